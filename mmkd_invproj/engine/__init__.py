@@ -1,0 +1,4 @@
+# Copyright (c) mmkd-invproj authors. All rights reserved.
+from .runner import AtomicCheckpointRunner
+
+__all__ = ['AtomicCheckpointRunner']

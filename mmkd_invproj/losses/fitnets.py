@@ -1,0 +1,37 @@
+# Copyright (c) mmkd-invproj authors. All rights reserved.
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..registry import MODELS
+from ..utils.feature_maps import as_float32
+
+
+@MODELS.register_module()
+class FitNetsLoss(nn.Module):
+    """FitNets hint loss: mean squared error between projected and target features.
+
+    ``loss = loss_weight * mean((pred - target) ** 2)`` over every element
+    (Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015; METHOD.md
+    "KD methods"). The paper weights it equally with the task loss
+    (``loss_weight=1``, supplementary 6.4). Computed in float32 for half inputs.
+
+    Args:
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+
+    Shapes:
+        pred, target: any identical shape, typically (B, C, H, W). Returns a scalar.
+
+    Raises:
+        ValueError: when ``pred`` and ``target`` shapes differ (both are named).
+    """
+
+    def __init__(self, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        if pred.shape != target.shape:
+            raise ValueError(f'FitNetsLoss needs equal shapes, got pred {tuple(pred.shape)} '
+                             f'and target {tuple(target.shape)}')
+        return self.loss_weight * F.mse_loss(as_float32(pred), as_float32(target))

@@ -1,0 +1,196 @@
+# Copyright (c) mmkd-invproj authors. All rights reserved.
+"""Projector ensemble: several independently initialised projections, averaged.
+
+Chen et al., "Improved Feature Distillation via Projector Ensemble", NeurIPS 2022
+(METHOD.md "KD methods that take either projection").
+"""
+import copy
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from ..registry import MODELS
+from .base import BaseProjector
+
+#: the BaseProjector arguments an ensemble forwards to each of its members
+MEMBER_KWARGS = ('in_channels', 'out_channels', 'bias', 'resize_to', 'resize_mode',
+                 'align_corners', 'patch_size')
+
+
+@MODELS.register_module()
+class EnsembleProjector(BaseProjector):
+    """An ensemble of ``num_projectors`` projectors whose projected outputs are averaged.
+
+    Every member is built from the same ``projector`` config (via ``MODELS.build``)
+    and gets its own, independently initialised weights. ``forward`` runs every
+    member on ``(student, teacher)`` and returns ``(mean_k pred_k, target)``: the
+    member type fixes the side, so an ensemble of :class:`InvertedProjector` sits on
+    the teacher side (``pred = mean_k P_k(teacher)``, ``target = student``) and one of
+    :class:`TraditionalProjector` on the student side (``pred = mean_k P_k(student)``,
+    ``target = teacher``, Chen et al.'s setting). The un-projected ``target`` is the
+    same for every member (it is only resized), the first member's is returned.
+
+    The BaseProjector arguments (``in_channels``, ``out_channels``, ``bias``,
+    ``resize_to``, ``resize_mode``, ``align_corners``, ``patch_size``) given to the
+    ensemble are passed to every member, and the ensemble exposes the members'
+    values. Leaving the channels out lets :class:`CrossTaskDistiller` infer them:
+    ``is_built``, ``channels_for`` and ``build`` follow the members.
+
+    ``weight_matrix``: averaging the outputs of linear, pixel-wise members is itself
+    a linear map, ``mean_k P_k(x) = (mean_k W_k) x`` (resizing is linear too), so
+    ``weight_matrix`` returns the mean of the members' (out, in) matrices: the
+    effective projection, with the same shape as a single projector's, for the
+    spectrum analysis. ``member_weight_matrices`` gives the stacked
+    (num_projectors, out, in) matrices. (For members with a bias the bias is
+    averaged likewise and is not part of either matrix.)
+
+    Args:
+        projector (dict): Config of one member, e.g. ``dict(type='InvertedProjector')``
+            (default) or ``dict(type='TraditionalProjector')``. It must build a
+            :class:`BaseProjector`. It may also carry the BaseProjector arguments; a
+            value given both there and to the ensemble must agree.
+        num_projectors (int): Number of members, >= 1. Defaults to 3 (Chen et al.).
+        **kwargs: BaseProjector arguments passed to every member (see above).
+
+    Shapes:
+        As the member type: student (B, C_s, H_s, W_s) / tokens / vectors, teacher
+        likewise; returns ``(pred, target)`` of identical shape (B, C, H, W).
+
+    Raises:
+        ValueError: ``num_projectors`` < 1 or not an integer, a ``projector`` config
+            without ``type``, a BaseProjector argument given with two different
+            values, or members that disagree on ``projected_side``.
+        TypeError: an unknown keyword argument, or a ``projector`` config that does
+            not build a :class:`BaseProjector`.
+
+    Examples:
+        >>> ens = EnsembleProjector(dict(type='InvertedProjector'), num_projectors=3,
+        ...                         in_channels=1280, out_channels=160)
+        >>> pred, target = ens(torch.rand(2, 160, 8, 10), torch.rand(2, 1280, 4, 5))
+        >>> pred.shape, target.shape
+        (torch.Size([2, 160, 8, 10]), torch.Size([2, 160, 8, 10]))
+    """
+
+    def __init__(self,
+                 projector: Optional[dict] = None,
+                 num_projectors: int = 3,
+                 **kwargs) -> None:
+        if projector is None:
+            projector = dict(type='InvertedProjector')
+        if (isinstance(num_projectors, bool) or not isinstance(num_projectors, int)
+                or num_projectors < 1):
+            raise ValueError(f'EnsembleProjector needs an integer num_projectors >= 1, got '
+                             f'{num_projectors!r}')
+        if not isinstance(projector, dict) or 'type' not in projector:
+            raise ValueError(f'EnsembleProjector needs a projector config dict with a "type", '
+                             f'e.g. dict(type="InvertedProjector"), got {projector!r}')
+        unknown = sorted(set(kwargs) - set(MEMBER_KWARGS))
+        if unknown:
+            raise TypeError(f'EnsembleProjector got unexpected arguments {unknown}; it takes '
+                            f'projector, num_projectors and {MEMBER_KWARGS}')
+        clash = sorted(k for k in kwargs if k in projector and projector[k] != kwargs[k])
+        if clash:
+            raise ValueError('EnsembleProjector: ' + ', '.join(
+                f'{k}={kwargs[k]!r} but projector.{k}={projector[k]!r}' for k in clash))
+        member_cfg = copy.deepcopy(dict(projector))
+        member_cfg.update(kwargs)
+        in_channels = member_cfg.pop('in_channels', None)
+        out_channels = member_cfg.pop('out_channels', None)
+        # validates resize_to / resize_mode; builds nothing (no channels given)
+        super().__init__(**{k: member_cfg[k] for k in MEMBER_KWARGS if k in member_cfg})
+        members = []
+        for _ in range(num_projectors):
+            member = MODELS.build(dict(copy.deepcopy(member_cfg), in_channels=in_channels,
+                                       out_channels=out_channels))
+            if not isinstance(member, BaseProjector):
+                raise TypeError(f'EnsembleProjector members must be BaseProjector subclasses, '
+                                f'{member_cfg["type"]!r} built a {type(member).__name__}')
+            members.append(member)
+        sides = {m.projected_side for m in members}
+        if len(sides) != 1:
+            raise ValueError(f'EnsembleProjector members disagree on projected_side: {sides}')
+        self.projector_cfg = member_cfg
+        self.num_projectors = num_projectors
+        self.projectors = nn.ModuleList(members)
+        first = members[0]
+        # expose the members' effective settings (a member type may have other defaults)
+        self.in_channels, self.out_channels = first.in_channels, first.out_channels
+        self.bias, self.resize_to = first.bias, first.resize_to
+        self.resize_mode, self.align_corners = first.resize_mode, first.align_corners
+        self.patch_size = first.patch_size
+
+    @property
+    def members(self) -> nn.ModuleList:
+        """The member projectors (an ``nn.ModuleList`` of ``num_projectors`` items)."""
+        return self.projectors
+
+    @property
+    def projected_side(self) -> str:  # type: ignore[override]
+        """The members' side: ``'teacher'`` (inverted) or ``'student'`` (traditional)."""
+        return self.projectors[0].projected_side
+
+    @property
+    def is_built(self) -> bool:
+        """Whether every member's weights exist."""
+        return all(m.is_built for m in self.projectors)
+
+    def build(self, in_channels: int, out_channels: int) -> None:
+        """Build every member as ``in_channels -> out_channels`` (each with new weights)."""
+        for m in self.projectors:
+            m.build(in_channels, out_channels)
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+
+    def channels_for(self, student_channels: int, teacher_channels: int) -> Tuple[int, int]:
+        """(in, out) channels of the members for these student/teacher channel counts."""
+        return self.projectors[0].channels_for(student_channels, teacher_channels)
+
+    @property
+    def member_weight_matrices(self) -> Tensor:
+        """The members' matrices stacked, (num_projectors, out_channels, in_channels).
+
+        Raises:
+            RuntimeError: when the members are not built yet.
+        """
+        return torch.stack([m.weight_matrix for m in self.projectors])
+
+    @property
+    def weight_matrix(self) -> Tensor:
+        """The effective projection, mean of the members' matrices, (out_channels, in_channels).
+
+        Raises:
+            RuntimeError: when the members are not built yet.
+        """
+        return self.member_weight_matrices.mean(dim=0)
+
+    def project(self, x: Tensor) -> Tensor:
+        """Mean of the members' projections of a (B, C_in, H, W) map, (B, C_out, H, W)."""
+        return torch.stack([m.project(x) for m in self.projectors]).mean(dim=0)
+
+    def forward(self, student: Tensor, teacher: Tensor,
+                student_hw: Optional[Sequence[int]] = None,
+                teacher_hw: Optional[Sequence[int]] = None) -> Tuple[Tensor, Tensor]:
+        """Run every member and average their ``pred``.
+
+        Args:
+            student (Tensor): Student features (B, C_s, H_s, W_s), tokens or vectors.
+            teacher (Tensor): Teacher features (B, C_t, H_t, W_t), tokens or vectors.
+            student_hw (Sequence[int], optional): Student input (H, W), for ViT tokens.
+            teacher_hw (Sequence[int], optional): Teacher input (H, W), for ViT tokens.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``(mean_k pred_k, target)``, identical shapes
+            (B, C, H, W) on the ``resize_to`` grid.
+        """
+        preds, target = [], None
+        for m in self.projectors:
+            pred_k, target_k = m(student, teacher, student_hw, teacher_hw)
+            preds.append(pred_k)
+            if target is None:
+                target = target_k
+        return torch.stack(preds).mean(dim=0), target
+
+    def extra_repr(self) -> str:
+        return (f'num_projectors={self.num_projectors}, '
+                f'projected_side={self.projected_side!r}, ' + super().extra_repr())

@@ -1,0 +1,5 @@
+# Copyright (c) mmkd-invproj authors. All rights reserved.
+from .builders import build_timm_teacher, build_torchvision_teacher
+from .loading import load_teacher_checkpoint
+
+__all__ = ['build_torchvision_teacher', 'build_timm_teacher', 'load_teacher_checkpoint']

@@ -1,0 +1,119 @@
+# Copyright (c) mmkd-invproj authors. All rights reserved.
+"""Resuming MMEngine 0.10.x checkpoints under torch >= 2.6, with weights-only loading kept on.
+
+Since torch 2.6, ``torch.load`` defaults to ``weights_only=True`` and refuses any
+pickled global that is not on its allowlist. MMEngine 0.10.7 calls ``torch.load``
+without ``weights_only`` and stores its ``MessageHub`` in every checkpoint, whose
+``HistoryBuffer`` objects hold NumPy arrays, so ``--resume`` fails with
+``Unsupported global: GLOBAL mmengine.logging.history_buffer.HistoryBuffer``.
+
+The fix here does *not* switch weights-only loading off. It adds exactly the types
+that MMEngine's own checkpoints contain to torch's allowlist with
+:func:`torch.serialization.add_safe_globals`:
+
+* ``HistoryBuffer`` and the NumPy array / scalar / dtype reconstructors its
+  buffers pickle;
+* ``HistoryBuffer.__getstate__`` also pickles its statistics methods
+  (``min``, ``max``, ``current``, ``mean``), and the OneCycle scheduler's state
+  holds its annealing function; pickle protocol 2 writes both as
+  ``getattr(Class, 'name')``. Allowlisting the builtin ``getattr`` would let a
+  checkpoint read any attribute of any allowlisted object, so it is instead
+  replaced, under the name ``builtins.getattr``, by :func:`restricted_getattr`,
+  which resolves only those named attributes of those two classes and raises for
+  anything else;
+* ``OneCycleParamScheduler``, the class that ``getattr`` is applied to.
+
+Every other global in a checkpoint is still rejected, so a malicious file stays
+unloadable.
+"""
+from typing import Dict, List, Set
+
+import numpy as np
+import torch
+
+_REGISTERED = False
+
+
+def _numpy_globals() -> List[object]:
+    """NumPy callables/classes that a pickled ndarray or numpy scalar refers to."""
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct, scalar  # type: ignore
+    items: List[object] = [_reconstruct, scalar, np.ndarray, np.dtype]
+    # dtype classes (numpy >= 1.25 pickles e.g. numpy.dtypes.Float64DType)
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        items += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+    return items
+
+
+def _allowed_attributes() -> Dict[type, Set[str]]:
+    """Class -> attribute names that MMEngine checkpoints reference via ``getattr``."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    from mmengine.optim.scheduler.param_scheduler import OneCycleParamScheduler
+    return {
+        # HistoryBuffer.__getstate__ stores its statistics methods
+        HistoryBuffer: set(HistoryBuffer._statistics_methods) | {'min', 'max', 'current', 'mean'},
+        # OneCycle schedulers store their annealing function (a staticmethod)
+        OneCycleParamScheduler: {'_annealing_cos', '_annealing_linear'},
+    }
+
+
+def restricted_getattr(obj: object, name: str) -> object:
+    """A ``getattr`` limited to the attributes MMEngine checkpoints pickle by reference.
+
+    Stands in for ``builtins.getattr`` while unpickling weights-only checkpoints:
+    protocol 2 pickles a function defined in a class (``HistoryBuffer.min``,
+    ``OneCycleParamScheduler._annealing_cos``) as ``getattr(Class, 'name')``.
+
+    Args:
+        obj: ``HistoryBuffer`` or ``OneCycleParamScheduler`` (the class itself).
+        name (str): One of that class's allowed attribute names (its statistics
+            methods; the two annealing functions).
+
+    Returns:
+        The attribute.
+
+    Raises:
+        pickle.UnpicklingError: for any other object or attribute.
+    """
+    import pickle
+    allowed = _allowed_attributes()
+    if isinstance(obj, type) and obj in allowed and isinstance(name, str) \
+            and name in allowed[obj]:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'weights-only checkpoint loading refuses getattr({obj!r}, {name!r}); allowed: '
+        + '; '.join(f'{c.__name__}.{sorted(a)}' for c, a in allowed.items()))
+
+
+def mmengine_safe_globals() -> List[object]:
+    """The globals an MMEngine 0.10.x training checkpoint needs beyond torch's defaults.
+
+    Returns:
+        list: ``HistoryBuffer``, ``OneCycleParamScheduler``, the NumPy
+        reconstructors and the restricted ``getattr`` (see module docstring).
+    """
+    return list(_allowed_attributes()) + [(restricted_getattr, 'builtins.getattr')] \
+        + _numpy_globals()
+
+
+def register_mmengine_safe_globals() -> bool:
+    """Allowlist MMEngine's checkpoint types for ``torch.load(weights_only=True)``.
+
+    Idempotent; a no-op on torch versions without ``add_safe_globals`` (< 2.4),
+    where ``torch.load`` does not default to weights-only loading anyway.
+
+    Returns:
+        bool: True if the allowlist was extended (now or by an earlier call).
+    """
+    global _REGISTERED
+    if _REGISTERED:
+        return True
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is None:
+        return False
+    add(mmengine_safe_globals())
+    _REGISTERED = True
+    return True

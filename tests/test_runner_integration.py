@@ -1,0 +1,43 @@
+"""Training through MMEngine's Runner on the real frames (in-process, few iterations)."""
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import RUNNERS
+
+import mmkd_invproj  # noqa: F401
+
+from .conftest import REPO
+
+DEMO = osp.join(REPO, 'configs/depth/mbv2_cls_teacher_inv_demo.py')
+
+
+def short_cfg(work_dir, iters=3):
+    cfg = Config.fromfile(DEMO)
+    cfg.work_dir = str(work_dir)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=1000)
+    cfg.param_scheduler = []
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.log_processor = dict(by_epoch=False)
+    return cfg
+
+
+def test_teacher_bit_identical_after_three_runner_steps(tmp_path, shared_dir):
+    runner = RUNNERS.build(short_cfg(tmp_path))
+    teacher = runner.model.teacher
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    student_before = {k: v.clone() for k, v in runner.model.student.state_dict().items()}
+    assert any('running_mean' in k for k in before)  # BatchNorm buffers are covered
+    runner.train()
+    after = teacher.state_dict()
+    assert before.keys() == after.keys()
+    for k in before:
+        assert torch.equal(before[k], after[k]), k
+    assert not teacher.training
+    # ... while the student did train
+    changed = [k for k, v in runner.model.student.state_dict().items()
+               if v.dtype.is_floating_point and not torch.equal(v, student_before[k])]
+    assert changed
+    assert runner.iter == 3
