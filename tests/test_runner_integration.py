@@ -12,8 +12,8 @@ from .conftest import REPO
 DEMO = osp.join(REPO, 'configs/depth/mbv2_cls_teacher_inv_demo.py')
 
 
-def short_cfg(work_dir, iters=3):
-    cfg = Config.fromfile(DEMO)
+def short_cfg(work_dir, iters=3, config=DEMO):
+    cfg = Config.fromfile(config)
     cfg.work_dir = str(work_dir)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=1000)
     cfg.param_scheduler = []
