@@ -16,12 +16,57 @@ from torch import Tensor
 from ..hooks.feature_recorder import FeatureRecorder
 from ..projectors.base import BaseProjector
 from ..registry import MODELS
+from ..teachers.external import build_teacher_from_cfg_path
 from ..teachers.loading import load_teacher_checkpoint
 from ..utils.feature_maps import to_feature_map
+from ..utils.num_classes import check_head_num_classes
+from ..utils.scoped_build import build_in_scope
 
 #: keys a ``distill_pairs`` entry may have
 PAIR_KEYS = ('name', 'student', 'student_index', 'student_source', 'teacher', 'teacher_index',
              'projector', 'loss')
+#: values of ``CrossTaskDistiller(teacher_dtype=...)``
+TEACHER_DTYPES = ('bfloat16', 'float16')
+
+
+def parse_teacher_dtype(
+        teacher_dtype: Optional[Union[str, torch.dtype]]) -> Optional[torch.dtype]:
+    """``teacher_dtype`` as a ``torch.dtype`` (None stays None).
+
+    Raises:
+        ValueError: for anything but None, ``'bfloat16'``, ``'float16'`` (or the
+            matching ``torch.dtype``); the message lists the valid values.
+    """
+    if teacher_dtype is None:
+        return None
+    name = str(teacher_dtype).replace('torch.', '')
+    if name not in TEACHER_DTYPES:
+        raise ValueError(f'teacher_dtype must be one of {TEACHER_DTYPES} or None, got '
+                         f'{teacher_dtype!r}')
+    return getattr(torch, name)
+
+
+def _warn_preprocessor_mismatch(student, data_preprocessor) -> None:
+    """Warn when the distiller's preprocessor config differs from the student's.
+
+    MMEngine's Runner passes a config's top-level ``data_preprocessor`` to the model
+    it builds, so in an MMSeg config (which keeps one beside ``model``) it replaces the
+    student's: a child config that changes only ``model.student.data_preprocessor``
+    (e.g. ``size``) is silently ignored.
+    """
+    if not (isinstance(student, dict) and isinstance(data_preprocessor, dict)
+            and isinstance(student.get('data_preprocessor'), dict)):
+        return
+    own = {k: v for k, v in student['data_preprocessor'].items() if k != '_scope_'}
+    given = {k: v for k, v in data_preprocessor.items() if k != '_scope_'}
+    diff = {k: (own.get(k), given.get(k)) for k in sorted(set(own) | set(given))
+            if own.get(k) != given.get(k)}
+    if diff:
+        print_log('CrossTaskDistiller uses the data_preprocessor passed to it (in a Runner: '
+                  'the config\'s top-level `data_preprocessor`), which differs from the '
+                  f'student\'s in {{key: (student, used)}} = {diff}. Change both together '
+                  '(data_preprocessor = dict(...); model = dict(student=dict('
+                  'data_preprocessor=data_preprocessor))).', logger='current', level=30)
 
 
 def _mmseg_default_scope():
@@ -95,7 +140,10 @@ class CrossTaskDistiller(BaseModel):
             ``data_preprocessor``).
         teacher (dict, optional): MODELS config of the teacher: an MMSeg/MMDet
             backbone, ``TorchvisionTeacher``, ``TimmTeacher``. None for teacher-free
-            regularisation.
+            regularisation. A scoped type (``'mmdet.ResNet'``) is built entirely in
+            that scope (``_scope_``). ``dict(cfg_path='mmdet::<config>.py',
+            pretrained=True, **model_overrides)`` builds the ``model`` of another
+            package's config file (:func:`build_teacher_from_cfg_path`).
         distill_pairs (Sequence[dict]): One dict per distilled pair with keys
             ``name`` (str, the loss is logged as ``loss_distill_<name>``),
             ``student`` (str, module name in the student), ``student_index``
@@ -120,14 +168,24 @@ class CrossTaskDistiller(BaseModel):
             (``'forward'``; ``'extract_feat'`` for an MMDet detector).
         teacher_early_exit (bool): Stop the teacher's forward after the last hooked
             module. Defaults to True.
+        teacher_dtype (str, optional): ``'bfloat16'`` or ``'float16'``: cast the
+            teacher's floating-point parameters and buffers to this dtype once,
+            after its weights are loaded, and its input batch before every forward,
+            halving its weight memory. Its features come out in that dtype and are
+            upcast to float32 before the projectors and losses. None (default)
+            keeps float32. On a CPU prefer bfloat16 (float16 kernels are slower or
+            missing for some ops, depending on the torch build).
         infer_input_size (tuple[int, int]): (H, W) of the dummy input used to infer
             projector channels when a projector config leaves them out.
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): MMEngine init config of the distiller.
 
     Raises:
-        ValueError: invalid pair config (unknown keys, duplicate names).
-        KeyError: a hooked module name that does not exist (close names listed).
+        ValueError: invalid pair config (unknown keys, duplicate names), or student
+            heads with different ``num_classes`` (both numbers named).
+        KeyError: a hooked module name that does not exist (close names listed); a
+            ``ScopeError`` (a KeyError) for a type or scope that is not registered
+            (names the scope and the ``custom_imports`` fix).
         TypeError: a projector config that does not build a ``BaseProjector``.
     """
 
@@ -143,11 +201,15 @@ class CrossTaskDistiller(BaseModel):
                  teacher_norm: Optional[dict] = None,
                  teacher_method: str = 'forward',
                  teacher_early_exit: bool = True,
+                 teacher_dtype: Optional[str] = None,
                  infer_input_size: Tuple[int, int] = (224, 224),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         with _mmseg_default_scope():
-            student_model = MODELS.build(student) if isinstance(student, dict) else student
+            student_model = (build_in_scope(student, MODELS, role='student')
+                             if isinstance(student, dict) else student)
+        check_head_num_classes(student_model)  # decode/auxiliary heads must agree
+        _warn_preprocessor_mismatch(student, data_preprocessor)
         if data_preprocessor is None:
             data_preprocessor = student_model.data_preprocessor
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -165,6 +227,7 @@ class CrossTaskDistiller(BaseModel):
 
         self.teacher_input_size = tuple(teacher_input_size) if teacher_input_size else None
         self.teacher_method = teacher_method
+        self.teacher_dtype = parse_teacher_dtype(teacher_dtype)
         self.infer_input_size = tuple(infer_input_size)
         self._set_teacher_norm(teacher_norm)
         self.teacher: Optional[nn.Module] = None
@@ -207,11 +270,19 @@ class CrossTaskDistiller(BaseModel):
             if seed is not None:
                 torch.manual_seed(seed)
             with _mmseg_default_scope():
-                teacher = MODELS.build(copy.deepcopy(cfg)) if isinstance(cfg, dict) else cfg
-            if hasattr(teacher, 'init_weights'):
+                if isinstance(cfg, dict) and 'cfg_path' in cfg:  # another package's config
+                    teacher = build_teacher_from_cfg_path(**cfg)
+                elif isinstance(cfg, dict):  # 'mmdet.X' is built in the mmdet scope
+                    teacher = build_in_scope(cfg, MODELS, role='teacher')
+                else:
+                    teacher = cfg
+            # `_is_init`: weights already loaded (cfg_path + pretrained), keep them
+            if hasattr(teacher, 'init_weights') and not getattr(teacher, '_is_init', False):
                 teacher.init_weights()
         if ckpt is not None:
             load_teacher_checkpoint(teacher, ckpt, prefix, strict=strict)
+        if self.teacher_dtype is not None:  # once, after the weights are loaded
+            teacher.to(dtype=self.teacher_dtype)
         teacher.requires_grad_(False)
         teacher.eval()
         return teacher
@@ -238,7 +309,7 @@ class CrossTaskDistiller(BaseModel):
             inputs (Tensor): Student inputs (B, 3, H, W) after the preprocessor.
 
         Returns:
-            Tensor: (B, 3, H_t, W_t).
+            Tensor: (B, 3, H_t, W_t), in ``teacher_dtype`` when one is set.
         """
         x = inputs
         if self.renormalize:
@@ -246,6 +317,8 @@ class CrossTaskDistiller(BaseModel):
         if self.teacher_input_size is not None and tuple(x.shape[-2:]) != self.teacher_input_size:
             x = F.interpolate(x, size=self.teacher_input_size, mode='bilinear',
                               align_corners=False)
+        if self.teacher_dtype is not None:
+            x = x.to(self.teacher_dtype)
         return x
 
     @torch.no_grad()
@@ -266,6 +339,8 @@ class CrossTaskDistiller(BaseModel):
         t = None
         if pair.teacher is not None:
             t = self.teacher_recorder.get(pair.teacher, pair.teacher_index)
+            if self.teacher_dtype is not None and torch.is_tensor(t):
+                t = t.float()  # a half-precision teacher's feature, upcast once
         return s, t
 
     @torch.no_grad()
