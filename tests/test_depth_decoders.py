@@ -157,3 +157,26 @@ def test_loss_by_feat_with_invalid_pixels(students, image):
     finally:
         model.zero_grad()
         model.eval()
+
+
+@pytest.mark.parametrize('config,model_name,table8_millions', [
+    ('effb0_baseline.py', 'efficientnet_b0', 5.3), ('r50_baseline.py', 'resnet50', 25.6)])
+def test_table8_encoders_are_timm_classifiers_minus_head(config, model_name, table8_millions):
+    """The EfficientNet-B0 / ResNet-50 students' encoders (TIMMBackbone, features_only)
+    hold exactly timm's classifier minus the parts after the last stage (EfficientNet:
+    conv_head, bn2, classifier; ResNet: fc), and that classifier is Table 8's size."""
+    import os.path as osp
+
+    import timm
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from .conftest import REPO
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'depth', config))
+    encoder = MODELS.build(cfg.model.backbone)
+    classifier = timm.create_model(model_name, pretrained=False)
+    head = {'efficientnet_b0': ('conv_head', 'bn2', 'classifier'), 'resnet50': ('fc',)}
+    head_params = sum(_n_params(getattr(classifier, n)) for n in head[model_name])
+    assert _n_params(encoder) == _n_params(classifier) - head_params
+    assert round(_n_params(classifier) / 1e6, 1) == table8_millions

@@ -1,6 +1,4 @@
-# Randomly initialised, frozen teacher -> depth student, inverted projection (Table 7).
-_base_ = ['./mbv2_cls_teacher_inv.py']
-
-model = dict(
-    teacher=dict(weights=None),  # same ViT-B/16 architecture, no pretrained weights
-    teacher_seed=0)  # fixed initialisation, reproducible across runs
+# Randomly initialised, frozen teacher -> depth student, inverted projection, FitNets
+# (Table 7): the same experiment as mbv2_random_fitnets_inv.py (ViT-B/16 architecture,
+# no pretrained weights, fixed seed 0).
+_base_ = ['./mbv2_random_fitnets_inv.py']

@@ -1,0 +1,5 @@
+# MobileNetV2-0.5 depth student <- AiT SwinV2-B COCO instance-segmentation teacher (Table 5).
+_base_ = ['../../depth/mbv2_baseline.py', '../teachers/ait_swinv2b_insseg.py']
+
+model = dict(_delete_=True, type='CrossTaskDistiller', student=_base_.model, **_base_.kd_teacher)
+kd_pair = dict(name='enc', student='backbone', student_index=-1, **_base_.kd_teacher_feature)

@@ -1,0 +1,4 @@
+# Table 7: random ViT-B/16 teacher -> MobileNetV2-0.5 student; AT, traditional projection.
+_base_ = ['../_base_/depth_kd/mbv2_random.py', '../_base_/distill/at_trad.py']
+
+model = dict(distill_pairs=[dict(**_base_.kd_pair, **_base_.kd_method)])
