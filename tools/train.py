@@ -15,6 +15,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_invproj  # noqa: F401  (registers modules, fixes weights-only resume)
+from mmkd_invproj.engine import amp_optim_wrapper_type
 from mmkd_invproj.utils.launch import setup_cpu_distributed
 
 
@@ -64,7 +65,8 @@ def main():
             assert optim_wrapper == 'OptimWrapper', (
                 '`--amp` is only supported when the optimizer wrapper type is '
                 f'`OptimWrapper` but got {optim_wrapper}.')
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            # MMEngine's AmpOptimWrapper with a GPU; bfloat16 autocast on a CPU
+            cfg.optim_wrapper.type = amp_optim_wrapper_type()
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     if args.resume == 'auto':
