@@ -185,3 +185,26 @@ def test_invalid_teacher_dtype_is_refused():
     with pytest.raises(ValueError, match=r"teacher_dtype must be one of \('bfloat16', "
                                          r"'float16'\) or None, got 'float32'"):
         make_distiller(teacher_dtype='float32', teacher_ckpt=False)
+
+
+@pytest.mark.parametrize('loss_cfg,n_inputs', [
+    (dict(type='PKTLoss'), 2), (dict(type='PKTLoss', pool=False), 2), (dict(type='ATLoss'), 2),
+    (dict(type='FitNetsLoss'), 2), (dict(type='SpectralLoss', rank=2, method='svd'), 1)])
+def test_losses_ignore_cpu_autocast(loss_cfg, n_inputs):
+    """Inside the CPU's bfloat16 autocast (what `--amp` enters) every KD loss gives its
+    float32 value: the loss forwards switch autocast off, so PKT's cosine kernel or the
+    spectral SVD input are not rounded to bfloat16 (8-bit mantissa)."""
+    from mmkd_invproj.registry import MODELS as REGISTRY
+    loss = REGISTRY.build(loss_cfg)
+    gen = torch.Generator().manual_seed(0)
+    feats = [torch.randn(4, 16, 6, 6, generator=gen) + 1.0 for _ in range(n_inputs)]
+    reference = loss(*feats)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert torch.is_autocast_enabled('cpu')
+        amp_value = loss(*feats)
+        undecorated = type(loss).forward.__wrapped__(loss, *feats)
+        assert torch.is_autocast_enabled('cpu')  # restored after the loss
+    assert amp_value.dtype == torch.float32
+    torch.testing.assert_close(amp_value, reference, rtol=1e-6, atol=1e-7)
+    if loss_cfg['type'] == 'PKTLoss':  # without the decorator the kernel runs in bfloat16
+        assert not torch.allclose(undecorated.float(), reference, rtol=1e-4, atol=0)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32
+from ..utils.feature_maps import as_float32, float32_loss
 
 #: eps of the L2 normalisation, ``F.normalize``'s default: an all-zero map stays zero
 AT_NORM_EPS = 1e-12
@@ -122,6 +122,7 @@ class ATLoss(nn.Module):
         self.loss_weight = loss_weight
         self.p = p
 
+    @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         return self.loss_weight * at_loss(pred, target, self.p)
 

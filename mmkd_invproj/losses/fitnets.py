@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32
+from ..utils.feature_maps import as_float32, float32_loss
 
 
 @MODELS.register_module()
@@ -30,6 +30,7 @@ class FitNetsLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
+    @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         if pred.shape != target.shape:
             raise ValueError(f'FitNetsLoss needs equal shapes, got pred {tuple(pred.shape)} '

@@ -10,7 +10,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32
+from ..utils.feature_maps import as_float32, float32_loss
 
 PKT_REDUCTIONS = ('batchmean', 'mean')
 
@@ -196,6 +196,7 @@ class PKTLoss(nn.Module):
         self.reduction = reduction
         self.target_is_reference = target_is_reference
 
+    @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         _check_pkt_inputs(pred, target, self.pool)
         if not self.target_is_reference:

@@ -4,7 +4,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32
+from ..utils.feature_maps import as_float32, float32_loss
 
 
 def scale_invariant_log_loss(pred: Tensor, target: Tensor, variance_focus: float = 0.85,
@@ -94,6 +94,7 @@ class ScaleInvariantLogLoss(nn.Module):
         self.eps = eps
         self._loss_name = loss_name
 
+    @float32_loss
     def forward(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
         return self.loss_weight * scale_invariant_log_loss(
             pred, target, self.variance_focus, self.scale, self.eps)

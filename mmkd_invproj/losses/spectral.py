@@ -9,7 +9,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32
+from ..utils.feature_maps import as_float32, float32_loss
 
 SPECTRAL_NORMS = ('fro', 'nuclear')
 SPECTRAL_METHODS = ('auto', 'gram', 'svd')
@@ -201,6 +201,7 @@ class SpectralLoss(nn.Module):
         self.normalize = normalize
         self.gram_dtype = gram_dtype
 
+    @float32_loss
     def forward(self, feat: Tensor) -> Tensor:
         z = as_float32(features_to_rows(feat))
         if self.center and z.shape[0] > 0:

@@ -1,6 +1,8 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """Turning teacher/student outputs into comparable (B, C, H, W) feature maps."""
-from typing import Optional, Sequence, Tuple
+import contextlib
+import functools
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -95,3 +97,34 @@ def to_feature_map(x: Tensor, input_hw: Optional[Sequence[int]], patch_size: int
 def as_float32(x: Tensor) -> Tensor:
     """Upcast half/bfloat16 tensors to float32 (losses are computed in float32)."""
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def _autocast_device_types(args) -> Tuple[str, ...]:
+    """Device types of the tensors in ``args`` whose autocast is on."""
+    types = {a.device.type for a in args if torch.is_tensor(a)}
+    return tuple(t for t in sorted(types) if torch.is_autocast_enabled(t))
+
+
+def float32_loss(forward: Callable) -> Callable:
+    """Decorator of a loss ``forward``: run it with autocast switched off.
+
+    Under mixed precision (``--amp``: ``torch.autocast`` on the GPU or the CPU's
+    bfloat16 autocast) a matrix product inside a loss (PKT's cosine kernel, the
+    spectral Gram matrix, a projection) would otherwise run in half precision even
+    after the inputs were upcast. With this decorator the loss sees autocast off for
+    the device of its tensor arguments, and half-precision inputs are upcast with
+    :func:`as_float32` inside the loss, so the whole loss is computed in float32.
+    Outside autocast it changes nothing.
+    """
+
+    @functools.wraps(forward)
+    def wrapper(*args, **kwargs):
+        device_types = _autocast_device_types(list(args) + list(kwargs.values()))
+        if not device_types:
+            return forward(*args, **kwargs)
+        with contextlib.ExitStack() as stack:
+            for device_type in device_types:
+                stack.enter_context(torch.autocast(device_type, enabled=False))
+            return forward(*args, **kwargs)
+
+    return wrapper
