@@ -388,3 +388,18 @@ def test_depth_students_take_every_decoder(student):
             depth = model(torch.zeros(1, 3, *SIZE), mode='tensor')
         stride = 4 if decoder == 'ULightDecoder_skip_4b' else 1
         assert depth.shape == (1, 1, SIZE[0] // stride, SIZE[1] // stride), decoder
+
+
+@pytest.mark.parametrize('demo,data', [('depth/mbv2_cls_teacher_inv_demo.py', 'nyu_mini'),
+                                       ('seg/deeplabv3_r50_cls_teacher_inv_demo.py', 'ade_mini')])
+def test_demo_data_location_follows_mmkd_shared(demo, data, monkeypatch, tmp_path):
+    """The demos read ``shared/`` beside the checkout, or ``$MMKD_SHARED`` when set."""
+    path = osp.join(CONFIG_ROOT, demo)
+    monkeypatch.delenv('MMKD_SHARED', raising=False)
+    cfg = Config.fromfile(path)
+    assert osp.normpath(cfg.train_dataloader.dataset.data_root) == osp.normpath(
+        osp.join(REPO, '..', 'shared', 'data', data))
+    monkeypatch.setenv('MMKD_SHARED', str(tmp_path))
+    cfg = Config.fromfile(path)
+    assert cfg.train_dataloader.dataset.data_root == f'{tmp_path}/data/{data}'
+    assert cfg.model.teacher.checkpoint == f'{tmp_path}/weights/mobilenet_v2-b0353104.pth'

@@ -7,8 +7,13 @@
 import argparse
 import os
 import os.path as osp
+import warnings
 
-from mmengine.config import Config, DictAction
+# mmengine 0.10.7 imports pkg_resources (setuptools < 81 keeps it), which warns on
+# every import; the message says nothing a user can act on
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 

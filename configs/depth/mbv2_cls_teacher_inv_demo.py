@@ -6,7 +6,7 @@
 # Everything else is inherited.
 _base_ = ['./mbv2_cls_teacher_inv.py']
 
-shared = '{{fileDirname}}/../../../shared'
+shared = '{{$MMKD_SHARED:{{fileDirname}}/../../../shared}}'  # MMKD_SHARED=<path> overrides
 data_root = shared + '/data/nyu_mini'
 crop_size = (224, 288)
 

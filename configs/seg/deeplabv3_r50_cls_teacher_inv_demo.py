@@ -11,7 +11,7 @@
 # Everything else (pipelines, optimiser, OneCycle, losses, projector) is inherited.
 _base_ = ['./deeplabv3_r50_cls_fitnets_inv.py']
 
-shared = '{{fileDirname}}/../../../shared'
+shared = '{{$MMKD_SHARED:{{fileDirname}}/../../../shared}}'  # MMKD_SHARED=<path> overrides
 data_root = shared + '/data/ade_mini'
 crop_size = (128, 128)
 scale = (512, 128)  # (long, short) side bound of MMSeg's (2048, 512), divided by 4

@@ -77,7 +77,8 @@ def build_torchvision_teacher(model_name: str, weights: Optional[str] = None,
             f'{osp.basename(cached)} to {cached}, or set weights=None and '
             f'checkpoint=<local file>.') from e
     if checkpoint is not None:
-        load_teacher_checkpoint(model, checkpoint, checkpoint_prefix)
+        load_teacher_checkpoint(model, checkpoint, checkpoint_prefix,
+                                config_key='model.teacher.checkpoint')
     return model
 
 
@@ -110,5 +111,6 @@ def build_timm_teacher(model_name: str, pretrained: bool = False,
                          f'{difflib.get_close_matches(model_name, timm.list_models(), n=5)}')
     model = timm.create_model(model_name, pretrained=pretrained, **kwargs)
     if checkpoint is not None:
-        load_teacher_checkpoint(model, checkpoint, checkpoint_prefix)
+        load_teacher_checkpoint(model, checkpoint, checkpoint_prefix,
+                                config_key='model.teacher.checkpoint')
     return model

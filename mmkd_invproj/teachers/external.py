@@ -91,6 +91,7 @@ def build_teacher_from_cfg_path(cfg_path: str, pretrained: Union[bool, str] = Fa
     teacher = build_in_scope(model_cfg, MODELS, role='teacher', default_scope=scope or 'mmseg')
     weights = cfg.get('model_path') if pretrained is True else (pretrained or None)
     if weights:
-        load_teacher_checkpoint(teacher, weights, checkpoint_prefix)
+        load_teacher_checkpoint(teacher, weights, checkpoint_prefix,
+                                config_key='model.teacher.pretrained')
         teacher._is_init = True  # as mmengine.hub.get_model: init_weights must not overwrite
     return teacher

@@ -18,7 +18,7 @@ def _extract_state_dict(checkpoint) -> Dict:
 
 def load_teacher_checkpoint(model: nn.Module, filename: str, prefix: Optional[str] = None,
                             strict: bool = False, map_location: str = 'cpu',
-                            ) -> Tuple[list, list]:
+                            config_key: str = 'teacher_ckpt') -> Tuple[list, list]:
     """Load a checkpoint into a teacher, optionally keeping only keys under ``prefix``.
 
     Accepts a raw state dict or MMEngine/MMDet/timm style ``{'state_dict': ...}`` /
@@ -34,6 +34,8 @@ def load_teacher_checkpoint(model: nn.Module, filename: str, prefix: Optional[st
         prefix (str, optional): Key prefix to select and strip.
         strict (bool): Raise on missing/unexpected keys. Defaults to False.
         map_location (str): Defaults to ``'cpu'``.
+        config_key (str): The config entry that gave ``filename``, named in the
+            missing-file error. Defaults to ``'teacher_ckpt'``.
 
     Returns:
         tuple[list, list]: (missing_keys, unexpected_keys).
@@ -47,7 +49,8 @@ def load_teacher_checkpoint(model: nn.Module, filename: str, prefix: Optional[st
     if '://' not in filename and not osp.isfile(filename):
         raise FileNotFoundError(
             f'teacher checkpoint "{filename}" does not exist (absolute path: '
-            f'{osp.abspath(filename)}). Download it first, or fix `teacher_ckpt` in the config.')
+            f'{osp.abspath(filename)}). Put the file there, or fix `{config_key}` in the '
+            'config (a relative path is resolved from the working directory).')
     state = _extract_state_dict(_load_checkpoint(filename, map_location=map_location))
     if prefix:
         selected = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
