@@ -124,6 +124,19 @@ class ATLoss(nn.Module):
 
     @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        """Weighted AT loss of two feature maps.
+
+        Args:
+            pred (Tensor): (B, C_p, H, W) projected (or unprojected) features.
+            target (Tensor): (B, C_t, H, W) features; channels may differ from
+                ``pred`` (attention maps average over channels), B, H and W may not.
+
+        Returns:
+            Tensor: scalar, float32 for half-precision inputs.
+
+        Raises:
+            ValueError: for non-4-D inputs or different (B, H, W) (both shapes named).
+        """
         return self.loss_weight * at_loss(pred, target, self.p)
 
     def extra_repr(self) -> str:

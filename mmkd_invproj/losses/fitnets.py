@@ -32,6 +32,18 @@ class FitNetsLoss(nn.Module):
 
     @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        """Weighted mean squared error over every element.
+
+        Args:
+            pred (Tensor): (B, C, H, W) projector output.
+            target (Tensor): The same shape.
+
+        Returns:
+            Tensor: scalar, float32 for half-precision inputs.
+
+        Raises:
+            ValueError: when the shapes differ (both are named).
+        """
         if pred.shape != target.shape:
             raise ValueError(f'FitNetsLoss needs equal shapes, got pred {tuple(pred.shape)} '
                              f'and target {tuple(target.shape)}')

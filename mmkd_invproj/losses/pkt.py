@@ -198,6 +198,19 @@ class PKTLoss(nn.Module):
 
     @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        """Weighted PKT loss, KL(target distribution || pred distribution).
+
+        Args:
+            pred (Tensor): (B, C_p, H, W) or (B, C_p) features.
+            target (Tensor): (B, C_t, H, W) or (B, C_t); same B (and H, W when
+                ``pool=False``), channels may differ.
+
+        Returns:
+            Tensor: scalar, float32 for half-precision inputs.
+
+        Raises:
+            ValueError: for batch / grid mismatches (both shapes named).
+        """
         _check_pkt_inputs(pred, target, self.pool)
         if not self.target_is_reference:
             pred, target = target, pred

@@ -96,6 +96,20 @@ class ScaleInvariantLogLoss(nn.Module):
 
     @float32_loss
     def forward(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
+        """Weighted SILog loss.
+
+        Args:
+            pred (Tensor): (B, 1, H, W) predicted depth in metres.
+            target (Tensor): (B, 1, H, W) ground truth in metres; pixels that are
+                not finite and > 0 are ignored.
+            **kwargs: Ignored (MMSeg passes ``weight`` / ``ignore_index``).
+
+        Returns:
+            Tensor: scalar, float32 for half-precision inputs.
+
+        Raises:
+            ValueError: when the two shapes differ (both are named).
+        """
         return self.loss_weight * scale_invariant_log_loss(
             pred, target, self.variance_focus, self.scale, self.eps)
 

@@ -203,6 +203,19 @@ class SpectralLoss(nn.Module):
 
     @float32_loss
     def forward(self, feat: Tensor) -> Tensor:
+        """Weighted spectral residual of one student feature.
+
+        Args:
+            feat (Tensor): (B, C, H, W) map or (N, C) matrix; the rows of Z are
+                its B*H*W pixel feature vectors (or the N given rows).
+
+        Returns:
+            Tensor: scalar, float32 for half-precision inputs.
+
+        Raises:
+            ValueError: for any other number of dimensions (ViT tokens: pass
+                ``tokens.flatten(0, 1)``).
+        """
         z = as_float32(features_to_rows(feat))
         if self.center and z.shape[0] > 0:
             z = z - z.mean(dim=0, keepdim=True)
