@@ -149,9 +149,18 @@ class BaseProjector(nn.Module):
                 input image; needed only when the teacher gives ViT tokens.
 
         Returns:
-            tuple[Tensor, Tensor]: ``(pred, target)`` of identical shape (B, C, H, W).
+            tuple[Tensor, Tensor]: ``(pred, target)`` of identical shape (B, C, H, W)
+            on the ``resize_to`` grid: ``pred`` is P applied to the
+            ``projected_side`` (the teacher for :class:`InvertedProjector`, the
+            student for :class:`TraditionalProjector`), ``target`` the other side.
         """
-        raise NotImplementedError
+        student, teacher = self.align(student, teacher, student_hw, teacher_hw)
+        student_is_pred = self.projected_side == 'student'
+        if student_is_pred:
+            pred, target = self.project(student), teacher
+        else:
+            pred, target = self.project(teacher), student
+        return self.resize_pair(pred, target, student_is_pred=student_is_pred)
 
     def extra_repr(self) -> str:
         return (f'in_channels={self.in_channels}, out_channels={self.out_channels}, '

@@ -1,7 +1,5 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
-from typing import Optional, Sequence, Tuple
-
-from torch import Tensor
+from typing import Tuple
 
 from ..registry import MODELS
 from .base import BaseProjector
@@ -38,24 +36,3 @@ class InvertedProjector(BaseProjector):
     def channels_for(self, student_channels: int, teacher_channels: int) -> Tuple[int, int]:
         """(in_channels, out_channels) of P for these feature channels."""
         return teacher_channels, student_channels
-
-    def forward(self, student: Tensor, teacher: Tensor,
-                student_hw: Optional[Sequence[int]] = None,
-                teacher_hw: Optional[Sequence[int]] = None) -> Tuple[Tensor, Tensor]:
-        """Project the teacher feature and align the pair.
-
-        Args:
-            student (Tensor): (B, C_s, H_s, W_s) map or (B, N, C_s) tokens.
-            teacher (Tensor): (B, C_t, H_t, W_t) map or (B, 1 + N, C_t) ViT tokens.
-            student_hw, teacher_hw: Input image (H, W) in pixels of each network,
-                needed to turn tokens into maps.
-
-        Returns:
-            tuple[Tensor, Tensor]: ``(pred, target)`` = (P(teacher), student), both
-            (B, C_s, H, W) on the ``resize_to`` grid.
-        """
-        student, teacher = self.align(student, teacher, student_hw, teacher_hw)
-        pred = self.project(teacher)
-        target = student
-        pred, target = self.resize_pair(pred, target, student_is_pred=False)
-        return pred, target
