@@ -2,20 +2,16 @@
 """mmkd-invproj: cross-task knowledge distillation with the inverted projection.
 
 Importing the package registers its modules in MMSegmentation's registries
-(``CrossTaskDistiller``, ``InvertedProjector``, ``TraditionalProjector``,
-``FitNetsLoss``, ``ScaleInvariantLogLoss``, the depth decoders, the teacher
-builders, ``AtomicCheckpointRunner``) and allowlists MMEngine's checkpoint types
-for ``torch.load(weights_only=True)`` so ``--resume`` works under torch >= 2.6.
+(``CrossTaskDistiller``, ``FrozenTeacher``, the projectors, losses, depth decoders,
+teacher builders and ``AtomicCheckpointRunner``); it changes nothing else in the
+process.
 """
-from .utils.checkpoint_compat import register_mmengine_safe_globals
+from . import distillers, engine, hooks, losses, projectors, students, teachers  # noqa: F401
+from .distillers import CrossTaskDistiller, DistillPairs
+from .losses import FitNetsLoss, ScaleInvariantLogLoss
+from .projectors import InvertedProjector, TraditionalProjector
+from .teachers import FrozenTeacher
+from .version import __version__
 
-register_mmengine_safe_globals()
-
-from . import distillers, engine, hooks, losses, projectors, students, teachers  # noqa: E402,F401
-from .distillers import CrossTaskDistiller  # noqa: E402
-from .losses import FitNetsLoss, ScaleInvariantLogLoss  # noqa: E402
-from .projectors import InvertedProjector, TraditionalProjector  # noqa: E402
-from .version import __version__  # noqa: E402
-
-__all__ = ['CrossTaskDistiller', 'InvertedProjector', 'TraditionalProjector', 'FitNetsLoss',
-           'ScaleInvariantLogLoss', '__version__']
+__all__ = ['CrossTaskDistiller', 'DistillPairs', 'FrozenTeacher', 'InvertedProjector',
+           'TraditionalProjector', 'FitNetsLoss', 'ScaleInvariantLogLoss', '__version__']

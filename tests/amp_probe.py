@@ -17,20 +17,27 @@ def _last_tensor(feat):
 @HOOKS.register_module()
 class AmpProbeHook(Hook):
     """Writes ``amp_probe.json`` to the work dir: the optimizer wrapper's classes and
-    autocast dtype, and per iteration the dtypes of the hooked student and teacher
-    features (bfloat16 only if autocast really ran) and of the logged losses."""
+    autocast dtype, and per iteration the dtypes of the student and teacher modules
+    that the pairs read (bfloat16 only if autocast really ran) and of the losses."""
 
     def __init__(self):
         self.iters = []
+        self._seen = dict(student={}, teacher={})
+
+    def before_train(self, runner):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        for spec in model.pairs.specs:
+            for side, net, name in (('student', model.student, spec.student),
+                                    ('teacher', model.teachers[spec.teacher_name].network,
+                                     spec.teacher)):
+                net.get_submodule(name).register_forward_hook(
+                    lambda m, i, o, side=side, name=name: self._seen[side].__setitem__(
+                        name, str(_last_tensor(o).dtype)), prepend=True)  # before an early exit
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-        student = {k: str(_last_tensor(v).dtype)
-                   for k, v in model.student_recorder.features.items()}
-        teacher = {k: str(_last_tensor(v).dtype)
-                   for k, v in model.teacher_recorder.features.items()}
         self.iters.append(dict(
-            student_features=student, teacher_features=teacher,
+            student_features=dict(self._seen['student']),
+            teacher_features=dict(self._seen['teacher']),
             loss_dtypes={k: str(v.dtype) for k, v in outputs.items() if torch.is_tensor(v)},
             losses={k: float(v) for k, v in outputs.items()}))
 

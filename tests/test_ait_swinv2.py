@@ -274,14 +274,14 @@ def test_hooked_stage_maps_feed_the_distiller():
         distill_pairs=[dict(pair, name='s3', teacher='norm3'),
                        dict(pair, name='s1', teacher='layers.1')],
         infer_input_size=(64, 96)))
-    assert model.projectors['s3'].in_channels == 128
-    assert model.projectors['s1'].in_channels == 32
+    assert model.pairs.projectors['s3'].in_channels == 128
+    assert model.pairs.projectors['s1'].in_channels == 32
     x = torch.randn(1, 3, 64, 96)
-    model.run_teacher(x)
+    feats = model.teachers['teacher'](x)
     with torch.no_grad():
         outs = model.teacher(x)
-    assert torch.equal(model.teacher_recorder.get('norm3'), outs[3])
-    assert torch.equal(model.teacher_recorder.get('layers.1'), outs[1])
+    assert torch.equal(feats['norm3'], outs[3])
+    assert torch.equal(feats['layers.1'], outs[1])
     assert outs[1].shape == (1, 32, 8, 12)
 
 

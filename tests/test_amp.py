@@ -14,7 +14,7 @@ import torch.nn as nn
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 import mmkd_invproj  # noqa: F401
-from mmkd_invproj.distillers.cross_task_distiller import parse_teacher_dtype
+from mmkd_invproj.teachers.frozen import parse_teacher_dtype
 from mmkd_invproj.engine import AnyDeviceAmpOptimWrapper, amp_optim_wrapper_type
 
 from .conftest import REPO
@@ -116,18 +116,21 @@ def test_bfloat16_teacher_stays_frozen_and_gives_float32_loss():
     teacher_tensors = list(model.teacher.parameters()) + list(model.teacher.buffers())
     assert {t.dtype for t in teacher_tensors if t.is_floating_point()} == {torch.bfloat16}
     assert {p.dtype for p in model.student.parameters()} == {torch.float32}
-    assert {p.dtype for p in model.projectors.parameters()} == {torch.float32}
+    assert {p.dtype for p in model.pairs.projectors.parameters()} == {torch.float32}
     before = {k: v.clone() for k, v in model.teacher.state_dict().items()}
     student_before = model.student.backbone.conv1.conv.weight.detach().clone()
 
     wrapper = OptimWrapper(optimizer=torch.optim.AdamW(model.parameters(), lr=1e-3))
+    dtypes = []
+    model.teacher.features[18].register_forward_hook(lambda m, i, o: dtypes.append(o.dtype),
+                                                     prepend=True)  # before the early exit
     log = _train_steps(model, wrapper, steps=2)
 
     after = model.teacher.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert all(after[k].dtype == before[k].dtype for k in before)
     assert not torch.equal(model.student.backbone.conv1.conv.weight, student_before)
-    assert model.teacher_recorder.get('features.18').dtype == torch.bfloat16
+    assert dtypes == [torch.bfloat16] * 2
     for losses in log:
         assert losses['loss_distill_enc'].dtype == torch.float32
         assert math.isfinite(float(losses['loss_distill_enc']))
@@ -138,10 +141,12 @@ def test_bfloat16_teacher_under_amp_keeps_float32_losses():
     model = make_distiller(teacher_dtype='bfloat16')
     model.train()
     wrapper = AnyDeviceAmpOptimWrapper(optimizer=torch.optim.AdamW(model.parameters(), lr=1e-3))
+    dtypes = []
+    model.student.backbone.register_forward_hook(lambda m, i, o: dtypes.append(o[-1].dtype))
     for losses in _train_steps(model, wrapper, steps=1):
         assert {v.dtype for v in losses.values()} == {torch.float32}
         assert all(math.isfinite(float(v)) for v in losses.values())
-    assert model.student_recorder.get('backbone', -1).dtype == torch.bfloat16
+    assert dtypes == [torch.bfloat16]
 
 
 def test_half_teacher_features_match_float32_teacher_to_their_precision():
@@ -152,11 +157,10 @@ def test_half_teacher_features_match_float32_teacher_to_their_precision():
     inputs, _ = depth_batch(b=2, h=64, w=96)
     feats = {}
     for dtype in (None, 'bfloat16', 'float16'):
-        model = make_distiller(teacher_dtype=dtype)
-        x = model.teacher_inputs(inputs)
-        assert x.dtype == getattr(torch, dtype or 'float32')
-        model.run_teacher(inputs)
-        feats[dtype] = model.teacher_recorder.get('features.18').float()
+        teacher = make_distiller(teacher_dtype=dtype).teachers['teacher']
+        assert teacher.prepare(inputs).dtype == getattr(torch, dtype or 'float32')
+        feats[dtype] = teacher(inputs)['features.18']
+        assert feats[dtype].dtype == torch.float32
     ref = feats[None]
     rel = {k: float((feats[k] - ref).norm() / ref.norm()) for k in ('bfloat16', 'float16')}
     cos = {k: float(torch.nn.functional.cosine_similarity(feats[k].flatten(), ref.flatten(),
@@ -171,7 +175,7 @@ def test_half_teacher_features_match_float32_teacher_to_their_precision():
 def test_teacher_dtype_float16_casts_weights():
     model = make_distiller(teacher_dtype='float16', teacher_ckpt=False)
     assert {p.dtype for p in model.teacher.parameters()} == {torch.float16}
-    assert model.teacher_inputs(torch.zeros(1, 3, 32, 32)).dtype == torch.float16
+    assert model.teachers['teacher'].prepare(torch.zeros(1, 3, 32, 32)).dtype == torch.float16
 
 
 @pytest.mark.parametrize('value,expected', [(None, None), ('bfloat16', torch.bfloat16),
@@ -182,8 +186,9 @@ def test_parse_teacher_dtype(value, expected):
 
 
 def test_invalid_teacher_dtype_is_refused():
-    with pytest.raises(ValueError, match=r"teacher_dtype must be one of \('bfloat16', "
-                                         r"'float16'\) or None, got 'float32'"):
+    with pytest.raises(ValueError, match=r"\(`teacher_dtype`, or `dtype` of a FrozenTeacher\) "
+                                         r"must be one of \('bfloat16', 'float16'\) or None, "
+                                         r"got 'float32'"):
         make_distiller(teacher_dtype='float32', teacher_ckpt=False)
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-from mmkd_invproj.utils.checkpoint_compat import register_mmengine_safe_globals
+import mmkd_invproj  # noqa: F401  (importing must not widen torch's allowlist)
+from mmkd_invproj.utils.checkpoint_compat import mmengine_checkpoint_globals
 
 
 class NotAllowed:
@@ -29,8 +30,18 @@ def roundtrip(obj):
     return torch.load(buf)  # the torch >= 2.6 default: weights_only=True
 
 
+def test_import_leaves_the_allowlist_alone_and_the_scope_restores_it():
+    before = list(torch.serialization.get_safe_globals())
+    assert HistoryBuffer not in before
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        roundtrip(mmengine_like_checkpoint())
+    with mmengine_checkpoint_globals():
+        assert HistoryBuffer in torch.serialization.get_safe_globals()
+    assert list(torch.serialization.get_safe_globals()) == before
+
+
+@mmengine_checkpoint_globals()
 def test_message_hub_checkpoint_loads_weights_only():
-    register_mmengine_safe_globals()
     ckpt = roundtrip(mmengine_like_checkpoint())
     buf = ckpt['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer)
@@ -39,8 +50,8 @@ def test_message_hub_checkpoint_loads_weights_only():
     assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))
 
 
+@mmengine_checkpoint_globals()
 def test_other_globals_are_still_rejected():
-    register_mmengine_safe_globals()
     with pytest.raises(pickle.UnpicklingError, match='NotAllowed'):
         roundtrip({'x': NotAllowed()})
 
@@ -58,8 +69,8 @@ class CallsSystem:
         return (os.system, ('true', ))
 
 
+@mmengine_checkpoint_globals()
 def test_getattr_is_restricted_to_history_buffer_methods():
-    register_mmengine_safe_globals()
     with pytest.raises(pickle.UnpicklingError, match='refuses getattr'):
         roundtrip({'x': ReadsInit()})
     with pytest.raises(pickle.UnpicklingError, match='system'):

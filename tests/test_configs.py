@@ -56,6 +56,7 @@ from mmseg.structures import SegDataSample
 import mmkd_invproj  # noqa: F401  (registers the package's modules)
 from mmkd_invproj.distillers.cross_task_distiller import CrossTaskDistiller
 from mmkd_invproj.registry import MODELS
+from mmkd_invproj.teachers import FrozenTeacher
 from mmkd_invproj.students.depth_decoders import DEPTH_DECODERS
 
 from .conftest import REPO
@@ -191,34 +192,29 @@ def shared_teachers():
             return cached_load(file)  # package metafiles; read-only for the caller
         return real_load(file, *args, **kwargs)
 
-    build, run = CrossTaskDistiller._build_teacher, CrossTaskDistiller.run_teacher
+    build, forward = FrozenTeacher._build, FrozenTeacher.forward
 
-    def cached_build(self, *args, **kwargs):  # (cfg, ckpt, prefix, strict, seed)
-        key = repr((args, sorted(kwargs.items())))
+    def cached_build(cfg, seed):  # one network per teacher config
+        key = repr((cfg, seed))
         if key not in teachers:
-            teachers[key] = build(self, *args, **kwargs)
+            teachers[key] = build(cfg, seed)
         return teachers[key]
 
-    def cached_run(self, inputs):
-        norm = (self.teacher_scale.flatten().tolist(), self.teacher_shift.flatten().tolist()
-                ) if self.renormalize else None
-        key = (id(self.teacher), tuple(self.teacher_recorder.names), self.teacher_method,
-               self.teacher_input_size, repr(norm), tuple(inputs.shape),
+    def cached_forward(self, inputs):  # one forward per (network, features, input)
+        key = (id(self.network), tuple(self.watched), self.method, self.input_size,
+               repr(self.norm), tuple(inputs.shape),
                hashlib.sha1(inputs.detach().contiguous().numpy().tobytes()).hexdigest())
         if key not in features:
-            hw = run(self, inputs)
-            features[key] = (hw, self.teacher_recorder.features)
-        hw, recorded = features[key]
-        self.teacher_recorder._features = dict(recorded)
-        return hw
+            features[key] = forward(self, inputs)
+        return dict(features[key])
 
     # one intra-op thread: these tiny steps gain nothing from two, and when other jobs
     # share the CPU the OpenMP workers spin-wait (up to ~50x slower convolutions)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     mp = pytest.MonkeyPatch()
-    mp.setattr(CrossTaskDistiller, '_build_teacher', cached_build)
-    mp.setattr(CrossTaskDistiller, 'run_teacher', cached_run)
+    mp.setattr(FrozenTeacher, '_build', staticmethod(cached_build))
+    mp.setattr(FrozenTeacher, 'forward', cached_forward)
     mp.setattr(mmengine.config.utils, 'load', load)
     yield teachers
     mp.undo()
@@ -288,20 +284,19 @@ def _check_step(model, losses):
     assert grads and any(g.abs().sum() > 0 for g in grads), 'the student got no gradient'
     assert all(torch.isfinite(g).all() for g in grads)
     if isinstance(model, CrossTaskDistiller):
-        names = sorted(f'loss_distill_{p.name}' for p in model.pairs)
+        names = sorted(f'loss_distill_{p.name}' for p in model.pairs.specs)
         assert sorted(k for k in losses if k.startswith('loss_distill_')) == names
-        for name, proj in model.projectors.items():
+        for name, proj in model.pairs.projectors.items():
             for p in proj.parameters():
                 assert p.grad is not None and torch.isfinite(p.grad).all(), name
-        if model.teacher is not None:
-            assert all(p.grad is None for p in model.teacher.parameters())
+        assert all(p.grad is None for p in model.teachers.parameters())
 
 
 def _cleanup(model):
     if isinstance(model, CrossTaskDistiller):
-        for recorder in (model.teacher_recorder, model.student_recorder):
-            if recorder is not None:
-                recorder.remove()  # the teacher instance is shared with later configs
+        model.pairs.remove_hooks()
+        for teacher in model.teachers.values():
+            teacher.remove_hooks()  # the network is shared with later configs
 
 
 @pytest.mark.parametrize('config', CONFIGS)
@@ -324,10 +319,13 @@ def test_teacher_base_composes_with_a_student(teacher, tmp_path):
     try:
         print(f'\nteacher {teacher}: ' + ('; '.join(log) or 'no override'))
         _check_step(model, losses)
-        # the FitNets term is the mean squared error of the recorded, projected pair
-        s, t = model._pair_features(model.pairs[0])
-        pred, target = model.projectors['enc'](s, t, size, model.teacher_inputs(
-            torch.zeros(1, 3, *size)).shape[-2:])
+        # the logged FitNets term is the mean squared error of the projected pair
+        # (the same batch again: train-mode BatchNorm, no optimizer step in between)
+        num_classes = min([n for n in _find(cfg.to_dict()['model'], 'num_classes')
+                           if isinstance(n, int)] + [2])
+        data = model.data_preprocessor(_batch(num_classes, size), training=True)
+        _, outputs = model.pair_outputs(data['inputs'], data['data_samples'])
+        pred, target, _ = outputs['enc']
         assert math.isclose(losses['loss_distill_enc'].item(),
                             torch.mean((pred - target) ** 2).item(), rel_tol=1e-5)
     finally:
@@ -402,4 +400,4 @@ def test_demo_data_location_follows_mmkd_shared(demo, data, monkeypatch, tmp_pat
     monkeypatch.setenv('MMKD_SHARED', str(tmp_path))
     cfg = Config.fromfile(path)
     assert cfg.train_dataloader.dataset.data_root == f'{tmp_path}/data/{data}'
-    assert cfg.model.teacher.checkpoint == f'{tmp_path}/weights/mobilenet_v2-b0353104.pth'
+    assert cfg.model.teacher_ckpt == f'{tmp_path}/weights/mobilenet_v2-b0353104.pth'

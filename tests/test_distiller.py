@@ -17,8 +17,8 @@ def make_distiller(projector='InvertedProjector', teacher_ckpt=True, **overrides
     cfg = dict(
         type='CrossTaskDistiller',
         student=copy.deepcopy(STUDENT),
-        teacher=dict(type='TorchvisionTeacher', model_name='mobilenet_v2',
-                     checkpoint=MBV2_WEIGHTS if teacher_ckpt else None),
+        teacher=dict(type='TorchvisionTeacher', model_name='mobilenet_v2'),
+        teacher_ckpt=MBV2_WEIGHTS if teacher_ckpt else None,
         distill_pairs=[dict(name='enc', student='backbone', student_index=-1,
                             teacher='features.18', projector=dict(type=projector),
                             loss=dict(type='FitNetsLoss'))],
@@ -51,7 +51,7 @@ def test_public_types_are_registered():
                                                     ('TraditionalProjector', 160, 1280)])
 def test_projector_channels_are_inferred(projector, in_ch, out_ch):
     model = make_distiller(projector, teacher_ckpt=False)
-    p = model.projectors['enc']
+    p = model.pairs.projectors['enc']
     assert (p.in_channels, p.out_channels) == (in_ch, out_ch)
     assert p.proj.weight.shape == (out_ch, in_ch, 1, 1)
 
@@ -68,7 +68,7 @@ def test_loss_dict_keeps_student_losses_and_adds_one_term_per_pair():
     s_feat = model.student.backbone(inputs)[-1]
     with torch.no_grad():
         t_feat = model.teacher.features(inputs)
-    pred = model.projectors['enc'].proj(t_feat)
+    pred = model.pairs.projectors['enc'].proj(t_feat)
     pred = torch.nn.functional.interpolate(pred, size=s_feat.shape[-2:], mode='bilinear',
                                            align_corners=False)
     ref = ((pred - s_feat) ** 2).mean()
@@ -85,7 +85,7 @@ def test_teacher_is_frozen_eval_and_gets_no_gradient():
     losses = model.loss(inputs, samples)
     sum(losses.values()).backward()
     assert all(p.grad is None for p in model.teacher.parameters())
-    assert model.projectors['enc'].proj.weight.grad.abs().sum() > 0
+    assert model.pairs.projectors['enc'].proj.weight.grad.abs().sum() > 0
     assert model.student.backbone.conv1.conv.weight.grad.abs().sum() > 0
 
 
@@ -159,4 +159,4 @@ def test_teacher_norm_renormalises_student_inputs():
     mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
     std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
     expected = (x * std + mean) / 255.0  # raw 0-255 pixels mapped to [0, 1]
-    assert torch.allclose(model.teacher_inputs(x), expected, atol=1e-5)
+    assert torch.allclose(model.teachers['teacher'].prepare(x), expected, atol=1e-5)

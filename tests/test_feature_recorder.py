@@ -47,13 +47,9 @@ def test_wrapper_prefix_is_explained():
         FeatureRecorder(Net(), ['student.backbone.2'], role='student')
 
 
-def test_ddp_like_wrapper_is_unwrapped():
-    class Wrapper(nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.module = m
+def test_model_wrapper_is_unwrapped():
     net = Net()
-    rec = FeatureRecorder(Wrapper(net), ['head'])
+    rec = FeatureRecorder(nn.DataParallel(net), ['head'])  # an MMEngine-known wrapper
     with rec:
         net(torch.randn(1, 3, 8, 8))
     assert rec.get('head').shape == (1, 2)

@@ -373,9 +373,10 @@ def test_ensemble_members_all_get_gradients():
 
 def test_ensemble_passes_base_kwargs_and_validates():
     ens = EnsembleProjector(dict(type='InvertedProjector'), num_projectors=2, bias=True,
-                            resize_to='teacher', patch_size=14)
-    assert ens.resize_to == 'teacher' and ens.patch_size == 14 and ens.bias
-    assert all(m.bias and m.resize_to == 'teacher' and m.patch_size == 14 for m in ens.members)
+                            resize_to='teacher', resize_mode='area')
+    assert ens.resize_to == 'teacher' and ens.resize_mode == 'area' and ens.bias
+    assert all(m.bias and m.resize_to == 'teacher' and m.resize_mode == 'area'
+               for m in ens.members)
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError):
             EnsembleProjector(num_projectors=bad)
@@ -405,7 +406,7 @@ def test_distiller_infers_ensemble_channels(member, in_ch, out_ch):
     student = Config.fromfile(osp.join(REPO, 'configs/_base_/models/mbv2_depth.py')).model
     with DefaultScope.overwrite_default_scope('mmseg'):  # as a config's default_scope
         model = build_ensemble_distiller(student, member)
-    ens = model.projectors['enc']
+    ens = model.pairs.projectors['enc']
     assert (ens.in_channels, ens.out_channels) == (in_ch, out_ch)
     assert all(m.proj.weight.shape == (out_ch, in_ch, 1, 1) for m in ens.members)
 
@@ -414,7 +415,7 @@ def build_ensemble_distiller(student, member):
     return MODELS.build(dict(
         type='CrossTaskDistiller',
         student=copy.deepcopy(student),
-        teacher=dict(type='TorchvisionTeacher', model_name='mobilenet_v2', checkpoint=None),
+        teacher=dict(type='TorchvisionTeacher', model_name='mobilenet_v2'),
         distill_pairs=[dict(name='enc', student='backbone', student_index=-1,
                             teacher='features.18',
                             projector=dict(type='EnsembleProjector',

@@ -38,8 +38,8 @@ def test_config_builds_the_detector_in_the_mmdet_scope(trained):
     assert type(teacher.backbone).__module__ == 'mmdet.models.backbones.resnet'
     assert type(teacher.neck).__module__ == 'mmdet.models.necks.fpn'
     assert type(teacher.rpn_head).__module__ == 'mmdet.models.dense_heads.rpn_head'
-    assert runner.model.teacher_method == 'extract_feat'
-    proj = runner.model.projectors['enc']
+    assert runner.model.teachers['teacher'].method == 'extract_feat'
+    proj = runner.model.pairs.projectors['enc']
     assert (proj.in_channels, proj.out_channels) == (256, 512)  # P3 -> student stage 4
 
 
@@ -60,27 +60,28 @@ def test_hooked_fpn_features_have_fpn_shapes(trained):
     runner, _ = trained
     model = runner.model
     x = torch.randn(2, 3, 64, 96)
-    model.run_teacher(x)
-    p2_to_p6 = model.teacher_recorder.features['neck']
+    with torch.no_grad():
+        p2_to_p6 = model.teacher.extract_feat(x)
     assert [tuple(f.shape) for f in p2_to_p6] == [
         (2, 256, 16, 24), (2, 256, 8, 12), (2, 256, 4, 6), (2, 256, 2, 3), (2, 256, 1, 2)]
     # the pair reads P3 (teacher_index=1): stride 8, like the student's last stage
-    assert model.teacher_recorder.get('neck', 1) is p2_to_p6[1]
+    feats = model.teachers['teacher'](x)
+    assert list(feats) == ['neck[1]'] and torch.equal(feats['neck[1]'], p2_to_p6[1])
 
 
 def test_pretrained_file_is_loaded_and_not_reinitialised(trained, tmp_path):
-    """``pretrained=<file>`` loads the detector's weights and marks it initialised, so
-    the distiller does not call init_weights() (which here would fail on purpose)."""
+    """``pretrained=<file>`` names the detector's weights, which the frozen teacher
+    loads instead of calling init_weights() (which here would fail on purpose)."""
     from mmkd_invproj.teachers.external import build_teacher_from_cfg_path
     runner, _ = trained
     ckpt = str(tmp_path / 'maskrcnn.pth')
     reference = {k: torch.randn_like(v) if v.is_floating_point() else v
                  for k, v in runner.model.teacher.state_dict().items()}
     torch.save({'state_dict': reference}, ckpt)
-    teacher = build_teacher_from_cfg_path(
+    _, weights = build_teacher_from_cfg_path(
         MASK_RCNN, pretrained=ckpt,
         backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'absent.pth'))))
-    assert teacher._is_init
+    assert weights == ckpt
     from mmkd_invproj import CrossTaskDistiller
     distiller = CrossTaskDistiller(
         student=runner.cfg.model.student,

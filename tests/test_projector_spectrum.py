@@ -13,6 +13,7 @@ from mmengine.model import BaseModel
 from mmkd_invproj.hooks import projector_spectrum as spectrum_module
 from mmkd_invproj.hooks.projector_spectrum import (ProjectorSpectrumHook, numerical_rank,
                                                    projector_singular_values)
+from mmkd_invproj.distillers import DistillPairs
 from mmkd_invproj.projectors import InvertedProjector, TraditionalProjector
 from mmkd_invproj.registry import HOOKS
 
@@ -52,11 +53,12 @@ def set_weight(projector, matrix):
 
 
 class ProjectorHolder(BaseModel):
-    """A model with a ``projectors`` ModuleDict like CrossTaskDistiller's."""
+    """A model whose DistillPairs hold known projectors, as a distiller's do."""
 
     def __init__(self):
         super().__init__()
-        self.projectors = nn.ModuleDict()
+        self.pairs = DistillPairs([], nn.Identity(), {})
+        self.projectors = self.pairs.projectors
         self.projectors['neck'] = InvertedProjector(in_channels=4, out_channels=4)
         self.projectors['head'] = TraditionalProjector(in_channels=5, out_channels=3)
         self.projectors['lazy'] = InvertedProjector()  # never built: skipped
@@ -182,7 +184,8 @@ def test_hook_only_on_main_process(tmp_path, monkeypatch):
 def test_hook_without_projectors_warns_once(tmp_path, monkeypatch, model):
     if model == 'unbuilt':
         model = nn.Module()
-        model.projectors = nn.ModuleDict(dict(a=InvertedProjector()))
+        model.pairs = DistillPairs([], nn.Identity(), {})
+        model.pairs.projectors['a'] = InvertedProjector()
     messages = []
     monkeypatch.setattr(spectrum_module, 'print_log',
                         lambda msg, logger=None, level=None: messages.append(msg))

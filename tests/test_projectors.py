@@ -51,9 +51,6 @@ def test_resize_to_teacher_grid():
 def test_vit_tokens_become_patch_grid_map():
     b, c = 2, 768
     tokens = torch.randn(b, 1 + 14 * 14, c)
-    s = torch.randn(b, 16, 7, 9)
-    pred, target = InvertedProjector(c, 16)(s, tokens, student_hw=(224, 288), teacher_hw=(224, 224))
-    assert pred.shape == target.shape == (b, 16, 7, 9)
     fmap = tokens_to_map(tokens, (224, 224), 16)
     assert fmap.shape == (b, c, 14, 14)
     # patch token k sits at row k // 14, column k % 14; the class token is dropped
@@ -84,6 +81,37 @@ def test_invalid_options_raise():
         InvertedProjector(4, 4, resize_to='both')
     with pytest.raises(ValueError, match="valid modes"):
         InvertedProjector(4, 4, resize_mode='lanczos')
+
+
+@pytest.mark.parametrize('cls,resize_to,bias', [
+    (InvertedProjector, 'student', False), (InvertedProjector, 'student', True),
+    (TraditionalProjector, 'teacher', False), (TraditionalProjector, 'teacher', True)])
+@pytest.mark.parametrize('mode', ['bilinear', 'nearest', 'area', 'adaptive_avg_pool'])
+def test_projecting_before_or_after_the_resize_gives_one_loss_and_gradient(cls, resize_to,
+                                                                            bias, mode):
+    """P is applied on the smaller grid (here the projected map is downsampled 4x per
+    side); the reference projects first and resizes after, as a plain 1x1 conv would."""
+    torch.manual_seed(0)
+    big, small = (28, 36), (7, 9)
+    if cls is InvertedProjector:  # the teacher map is projected and moves to the student grid
+        s = torch.randn(2, 16, *small, dtype=torch.float64, requires_grad=True)
+        t = torch.randn(2, 64, *big, dtype=torch.float64)
+        proj = cls(64, 16, bias=bias, resize_mode=mode).double()
+    else:  # the student map is projected and moves to the teacher grid
+        s = torch.randn(2, 16, *big, dtype=torch.float64, requires_grad=True)
+        t = torch.randn(2, 64, *small, dtype=torch.float64)
+        proj = cls(16, 64, bias=bias, resize_to=resize_to, resize_mode=mode).double()
+    pred, target = proj(s, t)
+    loss = ((pred - target) ** 2).mean()
+    grads = torch.autograd.grad(loss, [s] + list(proj.parameters()))
+    source = t if cls is InvertedProjector else s
+    ref_pred = match_spatial_size(proj.proj(source), small, mode)  # project, then resize
+    ref_loss = ((ref_pred - target) ** 2).mean()
+    ref_grads = torch.autograd.grad(ref_loss, [s] + list(proj.parameters()))
+    assert pred.shape == ref_pred.shape
+    assert torch.allclose(loss, ref_loss, rtol=1e-12, atol=1e-14)
+    for g, r in zip(grads, ref_grads):
+        assert torch.allclose(g, r, rtol=1e-10, atol=1e-13)
 
 
 def test_projector_gradients_reach_student_and_P_only():

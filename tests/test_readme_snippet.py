@@ -78,5 +78,5 @@ def test_snippet_trains_two_iterations(snippet, mmseg_config, tmp_path, shared_d
         value = hub.get_scalar(key).current()
         assert math.isfinite(value) and value > 0, (key, value)
     # MobileNetV2-D8's last stage (320 channels, stride 8) <- ResNet-50 layer4 (2048)
-    proj = runner.model.projectors['enc']
+    proj = runner.model.pairs.projectors['enc']
     assert (proj.in_channels, proj.out_channels) == (2048, 320)

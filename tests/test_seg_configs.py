@@ -111,11 +111,11 @@ def test_segmentation_teacher_feature_is_stride_8():
     """torchvision's DeepLabV3 dilates layer3-4: `backbone.layer4` is (B, 2048, H/8, W/8),
     on the student's grid (the student's stage 4 is stride 8 too, D8)."""
     model = build_offline('deeplabv3_r50_seg_pkt_inv.py', weights=None, weights_backbone=None)
-    model.run_teacher(torch.zeros(1, 3, 64, 64))
-    assert tuple(model.teacher_recorder.get('backbone.layer4').shape) == (1, 2048, 8, 8)
+    feats = model.teachers['teacher'](torch.zeros(1, 3, 64, 64))
+    assert tuple(feats['backbone.layer4'].shape) == (1, 2048, 8, 8)
     s = model.student.backbone(torch.zeros(1, 3, 64, 64))[3]
     assert tuple(s.shape) == (1, 512, 8, 8)
-    proj = model.projectors['enc']  # inverted: teacher (2048) -> student (512) space
+    proj = model.pairs.projectors['enc']  # inverted: teacher (2048) -> student (512) space
     assert (type(proj).__name__, proj.in_channels, proj.out_channels) == (
         'InvertedProjector', 2048, 512)
 
@@ -130,5 +130,5 @@ def test_random_teacher_is_torchvisions_init_under_the_seed():
     teacher = model.teacher.state_dict()
     for key in ('conv1.weight', 'layer4.2.conv3.weight', 'fc.weight'):
         assert torch.equal(teacher[key], reference[key]), key
-    model.run_teacher(torch.zeros(1, 3, 64, 64))
-    assert tuple(model.teacher_recorder.get('layer4').shape) == (1, 2048, 2, 2)
+    feats = model.teachers['teacher'](torch.zeros(1, 3, 64, 64))
+    assert tuple(feats['layer4'].shape) == (1, 2048, 2, 2)

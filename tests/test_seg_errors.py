@@ -130,7 +130,8 @@ def test_unimported_module_asks_for_custom_imports(student, tmp_path, monkeypatc
     from mmengine.utils import import_modules_from_strings
     import_modules_from_strings(**cfg.custom_imports)
     model = distiller(student, teacher=dict(type='TinyTeacherNet'))
-    assert (model.projectors['enc'].in_channels, model.projectors['enc'].out_channels) == (8, 512)
+    proj = model.pairs.projectors['enc']
+    assert (proj.in_channels, proj.out_channels) == (8, 512)
     sys.modules.pop('tiny_teacher_mod', None)
 
 

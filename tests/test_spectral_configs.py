@@ -57,14 +57,14 @@ def test_config_logs_spectral_loss_with_its_rank(rank, real_batch):
     init_default_scope('mmseg')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
-    assert model.teacher is None and len(model.projectors) == 0
-    loss_fn = model.distill_losses['spectral']
+    assert model.teacher is None and len(model.pairs.projectors) == 0
+    loss_fn = model.pairs.distill_losses['spectral']
     assert isinstance(loss_fn, SpectralLoss) and loss_fn.rank == rank
     with torch.no_grad():
         data = model.data_preprocessor(real_batch, True)
         losses = model.loss(data['inputs'], data['data_samples'])
+        feat = model.student.backbone(data['inputs'])[-1]  # same: train-mode BatchNorm
     assert set(losses) == {'decode.loss_silog', 'loss_distill_spectral'}
-    feat = model.student_recorder.get('backbone', -1)
     assert tuple(feat.shape) == (2, 160, 7, 9)  # the decoder's first input, stride 32
     value = float(losses['loss_distill_spectral'])
     assert value == pytest.approx(expected_spectral(feat, rank), rel=1e-4)

@@ -29,10 +29,11 @@ def test_unknown_prefix_and_missing_file_are_explained(tmp_path):
         load_teacher_checkpoint(model, MBV2_WEIGHTS, prefix='backbone.')
     with pytest.raises(FileNotFoundError, match='nope.pth.*fix `teacher_ckpt`'):
         load_teacher_checkpoint(model, str(tmp_path / 'nope.pth'))
-    # through a builder the message names the builder's own config key
-    from mmkd_invproj.teachers.builders import build_torchvision_teacher
-    with pytest.raises(FileNotFoundError, match='fix `model.teacher.checkpoint` in the config'):
-        build_torchvision_teacher('mobilenet_v2', checkpoint=str(tmp_path / 'nope.pth'))
+    # the frozen teacher loads the same way, before anything else is built
+    from mmkd_invproj.teachers import FrozenTeacher
+    with pytest.raises(FileNotFoundError, match='nope.pth.*fix `teacher_ckpt`'):
+        FrozenTeacher(dict(type='TorchvisionTeacher', model_name='mobilenet_v2'),
+                      checkpoint=str(tmp_path / 'nope.pth'))
 
 
 def test_torchvision_builder_errors_list_valid_choices(tmp_path, monkeypatch):

@@ -17,7 +17,6 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmkd_invproj  # noqa: F401  (registers modules, fixes weights-only resume)
 from mmkd_invproj.engine import amp_optim_wrapper_type
@@ -84,7 +83,10 @@ def main():
     if args.launcher == 'pytorch':
         setup_cpu_distributed(cfg)  # gloo + device_ids=None when there is no GPU
 
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    # atomic checkpoints and weights-only resume under torch >= 2.6, also for configs
+    # that keep MMSeg's own runtime (the README's user-config recipe)
+    cfg.setdefault('runner_type', 'AtomicCheckpointRunner')
+    runner = RUNNERS.build(cfg)
     runner.train()
 
 

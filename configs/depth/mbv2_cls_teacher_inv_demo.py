@@ -11,8 +11,8 @@ data_root = shared + '/data/nyu_mini'
 crop_size = (224, 288)
 
 model = dict(
-    teacher=dict(_delete_=True, type='TorchvisionTeacher', model_name='mobilenet_v2',
-                 checkpoint=shared + '/weights/mobilenet_v2-b0353104.pth'),
+    teacher=dict(_delete_=True, type='TorchvisionTeacher', model_name='mobilenet_v2'),
+    teacher_ckpt=shared + '/weights/mobilenet_v2-b0353104.pth',
     teacher_input_size=None,  # a CNN takes the student's crop as it is
     distill_pairs=[
         dict(

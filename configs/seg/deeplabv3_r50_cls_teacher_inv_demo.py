@@ -21,8 +21,8 @@ scale = (512, 128)  # (long, short) side bound of MMSeg's (2048, 512), divided b
 data_preprocessor = dict(size=crop_size)
 model = dict(
     student=dict(pretrained=None, data_preprocessor=data_preprocessor),
-    teacher=dict(_delete_=True, type='TorchvisionTeacher', model_name='mobilenet_v2',
-                 checkpoint=shared + '/weights/mobilenet_v2-b0353104.pth'),
+    teacher=dict(_delete_=True, type='TorchvisionTeacher', model_name='mobilenet_v2'),
+    teacher_ckpt=shared + '/weights/mobilenet_v2-b0353104.pth',
     infer_input_size=crop_size,  # the dry run that sizes the projector
     # MobileNetV2's last map `features.18`: (B, 1280, H/32, W/32)
     distill_pairs=[dict(_base_.model.distill_pairs[0], teacher='features.18')])

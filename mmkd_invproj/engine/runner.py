@@ -1,5 +1,5 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
-"""An MMEngine Runner whose checkpoints are written atomically."""
+"""An MMEngine Runner whose checkpoints are written atomically and resume under torch >= 2.6."""
 import os
 import os.path as osp
 
@@ -7,21 +7,25 @@ from mmengine.dist import master_only
 from mmengine.runner import Runner
 
 from ..registry import RUNNERS
+from ..utils.checkpoint_compat import mmengine_checkpoint_globals
 
 
 @RUNNERS.register_module()
 class AtomicCheckpointRunner(Runner):
-    """MMEngine's :class:`~mmengine.runner.Runner`, but a checkpoint never exists half-written.
+    """MMEngine's :class:`~mmengine.runner.Runner` with two guarantees.
 
-    MMEngine 0.10.7 writes ``epoch_N.pth`` in place; a job killed mid-write leaves a
-    truncated file that ``--resume`` then picks up and fails on. Here the checkpoint
-    is written to ``<name>.tmp`` in the same directory and moved over the final name
-    with :func:`os.replace` (atomic on POSIX and Windows), so ``epoch_N.pth`` is
-    either the previous complete file or the new complete file. Remote backends
-    (``out_dir`` not a local directory) fall back to MMEngine's own behaviour.
+    * A checkpoint never exists half-written: MMEngine 0.10.7 writes ``epoch_N.pth``
+      in place, so a job killed mid-write leaves a truncated file that ``--resume``
+      picks up and fails on. Here it is written to ``<name>.tmp`` in the same
+      directory and moved over the final name with :func:`os.replace` (atomic on
+      POSIX and Windows). Remote backends keep MMEngine's own behaviour.
+    * ``load_from`` and ``--resume`` work under torch >= 2.6, whose ``torch.load``
+      is weights-only: loading runs inside
+      :func:`~mmkd_invproj.utils.checkpoint_compat.mmengine_checkpoint_globals`,
+      which admits exactly MMEngine's checkpoint types for that call.
 
-    Select it with ``runner_type = 'AtomicCheckpointRunner'`` in a config (the base
-    runtime of this package does).
+    ``tools/train.py`` and ``tools/test.py`` use it for any config that sets no
+    ``runner_type``.
     """
 
     @master_only  # as in MMEngine: only rank 0 writes
@@ -31,3 +35,7 @@ class AtomicCheckpointRunner(Runner):
         tmp_name = f'{filename}.tmp'
         super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
         os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+
+    def load_or_resume(self) -> None:
+        with mmengine_checkpoint_globals():
+            super().load_or_resume()

@@ -1,7 +1,8 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
-from .feature_recorder import FeatureRecorder, TeacherEarlyExit, UnknownModuleError
+from .feature_recorder import (FeatureModifiedError, FeatureRecorder, TeacherEarlyExit,
+                               UnknownModuleError)
 from .num_classes_check import SegNumClassesCheckHook
 from .projector_spectrum import ProjectorSpectrumHook
 
-__all__ = ['FeatureRecorder', 'TeacherEarlyExit', 'UnknownModuleError', 'ProjectorSpectrumHook',
-           'SegNumClassesCheckHook']
+__all__ = ['FeatureRecorder', 'FeatureModifiedError', 'TeacherEarlyExit', 'UnknownModuleError',
+           'ProjectorSpectrumHook', 'SegNumClassesCheckHook']

@@ -15,6 +15,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from ..registry import HOOKS
+from ..distillers.pairs import DistillPairs
 from .feature_recorder import unwrap_model
 
 
@@ -46,8 +47,8 @@ class ProjectorSpectrumHook(Hook):
 
     Every ``interval`` training iterations (``after_train_iter``), once before
     training (``record_initial``) and once at the end of training, the hook takes
-    each built projector of ``model.projectors`` (the ``nn.ModuleDict`` of
-    :class:`CrossTaskDistiller`; DDP-style ``.module`` wrappers are unwrapped),
+    each built projector of the model's :class:`~mmkd_invproj.distillers.DistillPairs`
+    (of any holder: ``CrossTaskDistiller``, a GAN student; wrappers are unwrapped),
     computes the singular values of its ``weight_matrix`` (out, in) with
     ``torch.linalg.svdvals`` in float64 on the CPU, and its numerical rank: the
     number of singular values ``> threshold * sigma_1`` (Figure 4 uses
@@ -74,7 +75,7 @@ class ProjectorSpectrumHook(Hook):
     and after training. An iteration already recorded is not recorded again (the
     end-of-training record is skipped when the last iteration hit the interval).
 
-    A model without a ``projectors`` attribute, or whose projectors are all unbuilt,
+    A model without projectors, or whose projectors are all unbuilt,
     is skipped with a single warning.
 
     Args:
@@ -129,9 +130,10 @@ class ProjectorSpectrumHook(Hook):
 
     def _projectors(self, runner) -> Dict[str, nn.Module]:
         model = unwrap_model(runner.model)
-        projectors = getattr(model, 'projectors', None)
-        if projectors is None or len(projectors) == 0:
-            self._warn_once(f'the model ({type(model).__name__}) has no `projectors`')
+        projectors = {name: p for pairs in model.modules() if isinstance(pairs, DistillPairs)
+                      for name, p in pairs.projectors.items()}
+        if not projectors:
+            self._warn_once(f'the model ({type(model).__name__}) has no projectors')
             return {}
         built = {name: p for name, p in projectors.items()
                  if getattr(p, 'is_built', True) and hasattr(p, 'weight_matrix')}

@@ -10,12 +10,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32, float32_loss
+from .precision import float32_loss
 
 #: eps of the L2 normalisation, ``F.normalize``'s default: an all-zero map stays zero
 AT_NORM_EPS = 1e-12
 
 
+@float32_loss
 def attention_map(feat: Tensor, p: float = 2, eps: float = AT_NORM_EPS) -> Tensor:
     """Spatial attention map of a feature map: L2-normalised channel mean of ``|F|^p``.
 
@@ -46,7 +47,6 @@ def attention_map(feat: Tensor, p: float = 2, eps: float = AT_NORM_EPS) -> Tenso
                          f'{tuple(feat.shape)}')
     if p <= 0:
         raise ValueError(f'attention_map needs p > 0, got p={p}')
-    feat = as_float32(feat)
     powered = feat * feat if p == 2 else feat.abs().pow(p)
     return F.normalize(powered.mean(dim=1).flatten(1), p=2, dim=1, eps=eps)
 

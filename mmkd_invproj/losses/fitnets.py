@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32, float32_loss
+from .precision import float32_loss
 
 
 @MODELS.register_module()
@@ -47,4 +47,4 @@ class FitNetsLoss(nn.Module):
         if pred.shape != target.shape:
             raise ValueError(f'FitNetsLoss needs equal shapes, got pred {tuple(pred.shape)} '
                              f'and target {tuple(target.shape)}')
-        return self.loss_weight * F.mse_loss(as_float32(pred), as_float32(target))
+        return self.loss_weight * F.mse_loss(pred, target)

@@ -10,11 +10,12 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32, float32_loss
+from .precision import float32_loss
 
 PKT_REDUCTIONS = ('batchmean', 'mean')
 
 
+@float32_loss
 def pkt_rows(feat: Tensor, pool: bool = True) -> Tensor:
     """The (N, D) sample rows whose pairwise similarities PKT compares.
 
@@ -30,7 +31,6 @@ def pkt_rows(feat: Tensor, pool: bool = True) -> Tensor:
     Raises:
         ValueError: for inputs that are neither 2-D nor 4-D.
     """
-    feat = as_float32(feat)
     if feat.dim() == 2:
         return feat
     if feat.dim() == 4:

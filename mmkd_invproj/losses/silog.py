@@ -4,9 +4,10 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32, float32_loss
+from .precision import float32_loss
 
 
+@float32_loss
 def scale_invariant_log_loss(pred: Tensor, target: Tensor, variance_focus: float = 0.85,
                              scale: float = 10.0, eps: float = 1e-6) -> Tensor:
     """The AdaBins form of the scale-invariant log loss (SILog), over valid pixels.
@@ -48,7 +49,6 @@ def scale_invariant_log_loss(pred: Tensor, target: Tensor, variance_focus: float
         raise ValueError(f'SILog needs pred and target of the same shape, got pred '
                          f'{tuple(pred.shape)} and target {tuple(target.shape)}; resize the '
                          'prediction to the ground-truth size first.')
-    pred, target = as_float32(pred), as_float32(target)
     valid = torch.isfinite(target) & (target > 0)
     num_valid = valid.sum()
     if num_valid == 0:

@@ -9,7 +9,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..registry import MODELS
-from ..utils.feature_maps import as_float32, float32_loss
+from .precision import float32_loss
 
 SPECTRAL_NORMS = ('fro', 'nuclear')
 SPECTRAL_METHODS = ('auto', 'gram', 'svd')
@@ -46,6 +46,7 @@ def _sqrt_above(x: Tensor, floor: Tensor) -> Tensor:
     return torch.where(keep, torch.sqrt(safe), torch.zeros_like(x))
 
 
+@float32_loss
 def spectral_residual(z: Tensor, rank: int = 2, norm: str = 'fro', method: str = 'auto',
                       gram_dtype: str = 'float64', eps: Optional[float] = None) -> Tensor:
     """``|| Z - sum_{i<=rank} sigma_i u_i v_i^T ||`` for a 2-D matrix Z (N, D).
@@ -54,7 +55,6 @@ def spectral_residual(z: Tensor, rank: int = 2, norm: str = 'fro', method: str =
     scalar of ``z``'s dtype (float32 for half inputs). No argument checks beyond
     those of :class:`SpectralLoss`.
     """
-    z = as_float32(z)
     n, d = z.shape
     k = min(n, d)  # number of singular values
     if rank >= k or n == 0 or d == 0:
@@ -216,7 +216,7 @@ class SpectralLoss(nn.Module):
             ValueError: for any other number of dimensions (ViT tokens: pass
                 ``tokens.flatten(0, 1)``).
         """
-        z = as_float32(features_to_rows(feat))
+        z = features_to_rows(feat)
         if self.center and z.shape[0] > 0:
             z = z - z.mean(dim=0, keepdim=True)
         loss = spectral_residual(z, self.rank, self.norm, self.method, self.gram_dtype,

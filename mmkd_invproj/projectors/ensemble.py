@@ -5,7 +5,7 @@ Chen et al., "Improved Feature Distillation via Projector Ensemble", NeurIPS 202
 (METHOD.md "KD methods that take either projection").
 """
 import copy
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -16,7 +16,7 @@ from .base import BaseProjector
 
 #: the BaseProjector arguments an ensemble forwards to each of its members
 MEMBER_KWARGS = ('in_channels', 'out_channels', 'bias', 'resize_to', 'resize_mode',
-                 'align_corners', 'patch_size')
+                 'align_corners')
 
 
 @MODELS.register_module()
@@ -33,7 +33,7 @@ class EnsembleProjector(BaseProjector):
     same for every member (it is only resized), the first member's is returned.
 
     The BaseProjector arguments (``in_channels``, ``out_channels``, ``bias``,
-    ``resize_to``, ``resize_mode``, ``align_corners``, ``patch_size``) given to the
+    ``resize_to``, ``resize_mode``, ``align_corners``) given to the
     ensemble are passed to every member, and the ensemble exposes the members'
     values. Leaving the channels out lets :class:`CrossTaskDistiller` infer them:
     ``is_built``, ``channels_for`` and ``build`` follow the members.
@@ -119,7 +119,6 @@ class EnsembleProjector(BaseProjector):
         self.in_channels, self.out_channels = first.in_channels, first.out_channels
         self.bias, self.resize_to = first.bias, first.resize_to
         self.resize_mode, self.align_corners = first.resize_mode, first.align_corners
-        self.patch_size = first.patch_size
 
     @property
     def members(self) -> nn.ModuleList:
@@ -141,10 +140,6 @@ class EnsembleProjector(BaseProjector):
         for m in self.projectors:
             m.build(in_channels, out_channels)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-
-    def channels_for(self, student_channels: int, teacher_channels: int) -> Tuple[int, int]:
-        """(in, out) channels of the members for these student/teacher channel counts."""
-        return self.projectors[0].channels_for(student_channels, teacher_channels)
 
     @property
     def member_weight_matrices(self) -> Tensor:
@@ -168,27 +163,13 @@ class EnsembleProjector(BaseProjector):
         """Mean of the members' projections of a (B, C_in, H, W) map, (B, C_out, H, W)."""
         return torch.stack([m.project(x) for m in self.projectors]).mean(dim=0)
 
-    def forward(self, student: Tensor, teacher: Tensor,
-                student_hw: Optional[Sequence[int]] = None,
-                teacher_hw: Optional[Sequence[int]] = None) -> Tuple[Tensor, Tensor]:
-        """Run every member and average their ``pred``.
-
-        Args:
-            student (Tensor): Student features (B, C_s, H_s, W_s), tokens or vectors.
-            teacher (Tensor): Teacher features (B, C_t, H_t, W_t), tokens or vectors.
-            student_hw (Sequence[int], optional): Student input (H, W), for ViT tokens.
-            teacher_hw (Sequence[int], optional): Teacher input (H, W), for ViT tokens.
-
-        Returns:
-            tuple[Tensor, Tensor]: ``(mean_k pred_k, target)``, identical shapes
-            (B, C, H, W) on the ``resize_to`` grid.
-        """
-        preds, target = [], None
+    def forward(self, student: Tensor, teacher: Tensor) -> Tuple[Tensor, Tensor]:
+        """Run every member on the (B, C_s, H_s, W_s) student and (B, C_t, H_t, W_t)
+        teacher maps and return ``(mean_k pred_k, target)``, both (B, C, H, W)."""
+        preds = []
         for m in self.projectors:
-            pred_k, target_k = m(student, teacher, student_hw, teacher_hw)
-            preds.append(pred_k)
-            if target is None:
-                target = target_k
+            pred, target = m(student, teacher)
+            preds.append(pred)
         return torch.stack(preds).mean(dim=0), target
 
     def extra_repr(self) -> str:

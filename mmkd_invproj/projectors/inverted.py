@@ -1,6 +1,4 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
-from typing import Tuple
-
 from ..registry import MODELS
 from .base import BaseProjector
 
@@ -9,20 +7,15 @@ from .base import BaseProjector
 class InvertedProjector(BaseProjector):
     """The inverted projection: teacher features mapped into the student's space.
 
-    ``L_distill = d(Z_t P, Z_s)`` with ``P in R^{d_t x d_s}`` (Auty et al., BMVC 2024,
-    Sec. 3 / METHOD.md "Projections"). P is learned jointly with the student, the
-    teacher stays frozen; because P only sees the teacher, it can drop teacher
-    directions that do not help the student's task, and the loss splits into
-    knowledge transfer plus a spectral regulariser on the student (supplementary
-    6.13-6.15). P is discarded after training.
+    ``L_distill = d(Z_t P, Z_s)`` with ``P in R^{d_t x d_s}`` (Auty et al., BMVC
+    2024, Sec. 3). P is learned with the student while the teacher stays frozen;
+    because P only sees the teacher it can drop teacher directions the student's
+    task does not need, and the loss splits into knowledge transfer plus a spectral
+    regulariser on the student (supplementary 6.13-6.15). P is discarded after
+    training.
 
-    Shapes: student (B, C_s, H_s, W_s), teacher (B, C_t, H_t, W_t) or ViT tokens
-    (B, 1 + N, C_t). Returns ``pred = P(teacher)`` and ``target = student``, both
-    (B, C_s, H, W) on the ``resize_to`` grid. Gradients reach the student through
-    ``target`` and P through ``pred``.
-
-    See :class:`BaseProjector` for the arguments; ``in_channels`` is C_t and
-    ``out_channels`` is C_s.
+    Returns ``pred = P(teacher)`` and ``target = student``, both (B, C_s, H, W);
+    ``in_channels`` is C_t and ``out_channels`` C_s. Arguments: :class:`BaseProjector`.
 
     Examples:
         >>> proj = InvertedProjector(in_channels=1280, out_channels=160)
@@ -32,7 +25,3 @@ class InvertedProjector(BaseProjector):
     """
 
     projected_side = 'teacher'
-
-    def channels_for(self, student_channels: int, teacher_channels: int) -> Tuple[int, int]:
-        """(in_channels, out_channels) of P for these feature channels."""
-        return teacher_channels, student_channels

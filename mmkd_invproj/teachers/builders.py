@@ -12,7 +12,6 @@ from typing import Optional
 import torch.nn as nn
 
 from ..registry import MODELS
-from .loading import load_teacher_checkpoint
 
 
 def _weights_file_hint(weights) -> str:
@@ -23,8 +22,6 @@ def _weights_file_hint(weights) -> str:
 
 @MODELS.register_module(name='TorchvisionTeacher')
 def build_torchvision_teacher(model_name: str, weights: Optional[str] = None,
-                              checkpoint: Optional[str] = None,
-                              checkpoint_prefix: Optional[str] = None,
                               **kwargs) -> nn.Module:
     """Build a torchvision model as a teacher, through torchvision's weights API.
 
@@ -36,9 +33,6 @@ def build_torchvision_teacher(model_name: str, weights: Optional[str] = None,
             ``'DEFAULT'``; None builds a randomly initialised model (Table 7 teacher).
             The file is taken from torch hub's cache
             (``$TORCH_HOME/hub/checkpoints/``) or downloaded there.
-        checkpoint (str, optional): A local weights file loaded after building
-            (use it with ``weights=None`` when offline).
-        checkpoint_prefix (str, optional): Key prefix to select and strip.
         **kwargs: Passed to the torchvision model builder (e.g. ``aux_loss=False``).
 
     Returns:
@@ -75,25 +69,17 @@ def build_torchvision_teacher(model_name: str, weights: Optional[str] = None,
             f'could not obtain torchvision weights {model_name}.{weights_obj.name} '
             f'({type(e).__name__}: {e}). On an offline machine copy '
             f'{osp.basename(cached)} to {cached}, or set weights=None and '
-            f'checkpoint=<local file>.') from e
-    if checkpoint is not None:
-        load_teacher_checkpoint(model, checkpoint, checkpoint_prefix,
-                                config_key='model.teacher.checkpoint')
+            'teacher_ckpt=<local file>.') from e
     return model
 
 
 @MODELS.register_module(name='TimmTeacher')
-def build_timm_teacher(model_name: str, pretrained: bool = False,
-                       checkpoint: Optional[str] = None,
-                       checkpoint_prefix: Optional[str] = None,
-                       **kwargs) -> nn.Module:
+def build_timm_teacher(model_name: str, pretrained: bool = False, **kwargs) -> nn.Module:
     """Build a timm model as a teacher.
 
     Args:
         model_name (str): A ``timm.list_models()`` name, e.g. ``'vit_base_patch16_224'``.
         pretrained (bool): Load timm's pretrained weights (from the HF hub cache).
-        checkpoint (str, optional): A local weights file loaded after building.
-        checkpoint_prefix (str, optional): Key prefix to select and strip.
         **kwargs: Passed to ``timm.create_model`` (e.g. ``features_only=True``,
             ``out_indices=(3,)``, ``img_size=(480, 640)``).
 
@@ -109,8 +95,4 @@ def build_timm_teacher(model_name: str, pretrained: bool = False,
     if not timm.is_model(model_name):
         raise ValueError(f'unknown timm model {model_name!r}; close names: '
                          f'{difflib.get_close_matches(model_name, timm.list_models(), n=5)}')
-    model = timm.create_model(model_name, pretrained=pretrained, **kwargs)
-    if checkpoint is not None:
-        load_teacher_checkpoint(model, checkpoint, checkpoint_prefix,
-                                config_key='model.teacher.checkpoint')
-    return model
+    return timm.create_model(model_name, pretrained=pretrained, **kwargs)

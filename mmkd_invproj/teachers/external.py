@@ -12,14 +12,13 @@ never used: :class:`CrossTaskDistiller` feeds the teacher the student's normalis
 batch (``teacher_norm`` renormalises it when the detector expects other statistics).
 """
 import os.path as osp
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 
 from ..registry import MODELS
 from ..utils.scoped_build import build_in_scope
-from .loading import load_teacher_checkpoint
 
 
 def load_external_config(cfg_path: str, pretrained: bool = False) -> Config:
@@ -52,27 +51,23 @@ def load_external_config(cfg_path: str, pretrained: bool = False) -> Config:
 
 
 def build_teacher_from_cfg_path(cfg_path: str, pretrained: Union[bool, str] = False,
-                                checkpoint_prefix: Optional[str] = None,
-                                **overrides) -> nn.Module:
-    """Build the ``model`` of an OpenMMLab config file as a teacher.
+                                **overrides) -> Tuple[nn.Module, Optional[str]]:
+    """Build the ``model`` of an OpenMMLab config file as a teacher network.
 
     Args:
         cfg_path (str): ``'<package>::<config path>'`` of an installed OpenMMLab
             package (``'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'``) or a local
             config file. The model is built in the package's scope (a local file: its
             ``default_scope``), so its backbone, neck and heads come from that package.
-        pretrained (bool | str): True: load the weights the package's metafile lists
-            for this config (a URL; MMEngine caches it under ``$TORCH_HOME``); a str:
-            that local file or URL; False: no weights (random init, or whatever the
-            config's ``init_cfg`` loads).
-        checkpoint_prefix (str, optional): Key prefix to select and strip when loading.
+        pretrained (bool | str): True: the weights the package's metafile lists for
+            this config; a str: that file or URL; False: none.
         **overrides: Merged into the config's ``model`` (MMEngine merge rules,
             ``_delete_`` works), e.g. ``backbone=dict(init_cfg=None)`` to skip the
-            ImageNet initialisation of the backbone when offline.
+            backbone's ImageNet initialisation when offline.
 
     Returns:
-        nn.Module: the model (e.g. ``mmdet.models.MaskRCNN``); after loading weights
-        its ``_is_init`` is set so :class:`CrossTaskDistiller` does not re-initialise it.
+        tuple[nn.Module, str | None]: the network (e.g. ``mmdet.models.MaskRCNN``)
+        and the weights to load into it (loaded by :class:`FrozenTeacher`).
 
     Raises:
         FileNotFoundError: the config does not exist.
@@ -88,10 +83,6 @@ def build_teacher_from_cfg_path(cfg_path: str, pretrained: Union[bool, str] = Fa
     scope = cfg_path.split('::', 1)[0] if '::' in cfg_path else cfg.get('default_scope')
     if scope and '_scope_' not in model_cfg:
         model_cfg['_scope_'] = scope
-    teacher = build_in_scope(model_cfg, MODELS, role='teacher', default_scope=scope or 'mmseg')
+    network = build_in_scope(model_cfg, MODELS, role='teacher', default_scope=scope or 'mmseg')
     weights = cfg.get('model_path') if pretrained is True else (pretrained or None)
-    if weights:
-        load_teacher_checkpoint(teacher, weights, checkpoint_prefix,
-                                config_key='model.teacher.pretrained')
-        teacher._is_init = True  # as mmengine.hub.get_model: init_weights must not overwrite
-    return teacher
+    return network, weights

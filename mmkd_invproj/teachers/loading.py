@@ -1,69 +1,69 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
-"""Loading teacher weights from a local file or URL, with key-prefix handling."""
+"""Loading teacher weights: the one way, on MMEngine's public checkpoint API."""
 import os.path as osp
-from typing import Dict, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner import CheckpointLoader
 
-
-def _extract_state_dict(checkpoint) -> Dict:
-    if isinstance(checkpoint, dict):
-        for key in ('state_dict', 'model', 'module'):
-            if key in checkpoint and isinstance(checkpoint[key], dict):
-                return checkpoint[key]
-    return checkpoint
+from ..utils.checkpoint_compat import mmengine_checkpoint_globals
 
 
 def load_teacher_checkpoint(model: nn.Module, filename: str, prefix: Optional[str] = None,
-                            strict: bool = False, map_location: str = 'cpu',
-                            config_key: str = 'teacher_ckpt') -> Tuple[list, list]:
-    """Load a checkpoint into a teacher, optionally keeping only keys under ``prefix``.
+                            strict: bool = False, config_key: str = 'teacher_ckpt'
+                            ) -> Tuple[List[str], List[str]]:
+    """Load weights into a teacher, keeping only the keys under ``prefix``.
 
-    Accepts a raw state dict or MMEngine/MMDet/timm style ``{'state_dict': ...}`` /
-    ``{'model': ...}`` files. With ``prefix='backbone.'`` only the keys that start
-    with it are kept, and the prefix is stripped (e.g. to load the backbone of a
-    full detector or AiT checkpoint into a bare backbone). Missing and unexpected
-    keys are logged as a warning (and raise with ``strict=True``).
+    The file is read by MMEngine's :class:`~mmengine.runner.CheckpointLoader` (local
+    paths, ``http(s)://``, ``torchvision://``, ``open-mmlab://`` ...) with
+    weights-only loading kept on; a raw state dict and ``{'state_dict': ...}`` /
+    ``{'model': ...}`` files are accepted. With ``prefix='backbone.'`` only the keys
+    that start with it are kept, stripped (a detector's or AiT's backbone into a bare
+    backbone). The key report is logged: all keys loaded, or the missing and
+    unexpected ones.
 
     Args:
-        model (nn.Module): The teacher.
-        filename (str): Local path, ``http(s)://`` URL, or any prefix MMEngine's
-            ``CheckpointLoader`` understands (``torchvision://``, ``open-mmlab://``).
+        model (nn.Module): The teacher network.
+        filename (str): Path or URL of the weights.
         prefix (str, optional): Key prefix to select and strip.
-        strict (bool): Raise on missing/unexpected keys. Defaults to False.
-        map_location (str): Defaults to ``'cpu'``.
-        config_key (str): The config entry that gave ``filename``, named in the
-            missing-file error. Defaults to ``'teacher_ckpt'``.
+        strict (bool): Raise on missing or unexpected keys. Defaults to False.
+        config_key (str): The config entry that gave ``filename``, named in errors.
 
     Returns:
         tuple[list, list]: (missing_keys, unexpected_keys).
 
     Raises:
-        FileNotFoundError: for a local path that does not exist (the message says
-            where the file was expected).
-        KeyError: when ``prefix`` matches no key (lists a few existing keys).
-        RuntimeError: with ``strict=True`` and mismatching keys.
+        FileNotFoundError: for a local path that does not exist (names the absolute
+            path and ``config_key``).
+        KeyError: when ``prefix`` matches no key (lists the first keys).
+        RuntimeError: with ``strict=True`` and mismatching keys (torch's message,
+            listing them).
     """
     if '://' not in filename and not osp.isfile(filename):
         raise FileNotFoundError(
             f'teacher checkpoint "{filename}" does not exist (absolute path: '
             f'{osp.abspath(filename)}). Put the file there, or fix `{config_key}` in the '
             'config (a relative path is resolved from the working directory).')
-    state = _extract_state_dict(_load_checkpoint(filename, map_location=map_location))
+    with mmengine_checkpoint_globals():
+        ckpt = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    state = ckpt
+    for key in ('state_dict', 'model'):
+        if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
+            state = ckpt[key]
+            break
     if prefix:
-        selected = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        if not selected:
-            raise KeyError(f'no key of {filename} starts with prefix "{prefix}"; '
-                           f'first keys: {list(state)[:5]}')
-        state = selected
-    result = model.load_state_dict(state, strict=strict)
+        first_keys = list(state)[:5]
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not state:
+            raise KeyError(f'no key of {filename} starts with prefix "{prefix}"; first keys: '
+                           f'{first_keys}')
+    result = model.load_state_dict(state, strict=strict)  # torch's own error when strict
     missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
     if missing or unexpected:
-        print_log(f'teacher checkpoint {filename}: {len(missing)} missing keys '
-                  f'{missing[:10]}, {len(unexpected)} unexpected keys {unexpected[:10]}',
-                  logger='current', level=30)
+        print_log(f'teacher checkpoint {filename}: {len(missing)} missing keys {missing[:10]}, '
+                  f'{len(unexpected)} unexpected keys {unexpected[:10]}', logger='current',
+                  level=30)
     else:
         print_log(f'teacher checkpoint {filename}: all {len(state)} keys loaded',
                   logger='current')

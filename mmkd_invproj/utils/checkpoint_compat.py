@@ -7,9 +7,10 @@ without ``weights_only`` and stores its ``MessageHub`` in every checkpoint, whos
 ``HistoryBuffer`` objects hold NumPy arrays, so ``--resume`` fails with
 ``Unsupported global: GLOBAL mmengine.logging.history_buffer.HistoryBuffer``.
 
-The fix here does *not* switch weights-only loading off. It adds exactly the types
-that MMEngine's own checkpoints contain to torch's allowlist with
-:func:`torch.serialization.add_safe_globals`:
+The fix here does *not* switch weights-only loading off. Inside
+:func:`mmengine_checkpoint_globals` (entered where checkpoints are loaded, never at
+import) torch's allowlist also holds exactly the types that MMEngine's own
+checkpoints contain:
 
 * ``HistoryBuffer`` and the NumPy array / scalar / dtype reconstructors its
   buffers pickle;
@@ -26,13 +27,11 @@ that MMEngine's own checkpoints contain to torch's allowlist with
 Every other global in a checkpoint is still rejected, so a malicious file stays
 unloadable.
 """
-from typing import Dict, List, Set
+import contextlib
+from typing import Dict, Iterator, List, Set
 
 import numpy as np
 import torch
-
-_REGISTERED = False
-
 
 def _numpy_globals() -> List[object]:
     """NumPy callables/classes that a pickled ndarray or numpy scalar refers to."""
@@ -99,21 +98,18 @@ def mmengine_safe_globals() -> List[object]:
         + _numpy_globals()
 
 
-def register_mmengine_safe_globals() -> bool:
-    """Allowlist MMEngine's checkpoint types for ``torch.load(weights_only=True)``.
+@contextlib.contextmanager
+def mmengine_checkpoint_globals() -> Iterator[None]:
+    """Inside this block, ``torch.load(weights_only=True)`` also accepts MMEngine's
+    checkpoint types (:func:`mmengine_safe_globals`); outside it nothing changes.
 
-    Idempotent; a no-op on torch versions without ``add_safe_globals`` (< 2.4),
-    where ``torch.load`` does not default to weights-only loading anyway.
-
-    Returns:
-        bool: True if the allowlist was extended (now or by an earlier call).
+    Used where checkpoints are loaded (the runner's load/resume, teacher weights,
+    the tools), so importing the package does not widen the process-wide
+    allowlist. A no-op on torch < 2.5, which has no ``safe_globals``.
     """
-    global _REGISTERED
-    if _REGISTERED:
-        return True
-    add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is None:
-        return False
-    add(mmengine_safe_globals())
-    _REGISTERED = True
-    return True
+    scope = getattr(torch.serialization, 'safe_globals', None)
+    if scope is None:
+        yield
+        return
+    with scope(mmengine_safe_globals()):
+        yield

@@ -1,10 +1,8 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """Turning teacher/student outputs into comparable (B, C, H, W) feature maps."""
-import contextlib
-import functools
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
-import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -40,7 +38,7 @@ def tokens_to_map(tokens: Tensor, input_hw: Sequence[int], patch_size: int) -> T
         raise ValueError(
             f'{tokens.shape[1]} tokens cannot hold the {h}x{w} patch grid of a '
             f'{tuple(input_hw)} input with patch_size={patch_size}; set the '
-            'projector\'s `patch_size` to the ViT\'s patch size.')
+            '`patch_size` to the ViT\'s patch size.')
     patch_tokens = tokens[:, num_prefix:, :]
     return patch_tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], h, w)
 
@@ -75,56 +73,38 @@ def match_spatial_size(x: Tensor, size: Tuple[int, int], mode: str = 'bilinear',
     return F.interpolate(x, size=size, mode=mode, **kwargs)
 
 
-def to_feature_map(x: Tensor, input_hw: Optional[Sequence[int]], patch_size: int) -> Tensor:
-    """Return ``x`` as a (B, C, H, W) map: 4-D maps pass, 3-D ViT tokens are reshaped,
-    2-D (B, C) vectors become (B, C, 1, 1).
+def infer_patch_size(model: nn.Module) -> Optional[int]:
+    """The patch size in pixels of a ViT-like ``model``, or None when it has none.
+
+    Reads torchvision's ``VisionTransformer.patch_size`` or timm's
+    ``patch_embed.patch_size`` (square patches).
+    """
+    size = getattr(model, 'patch_size', None)
+    if size is None:
+        size = getattr(getattr(model, 'patch_embed', None), 'patch_size', None)
+    if isinstance(size, (tuple, list)):
+        size = size[0] if len(set(size)) == 1 else None
+    return int(size) if isinstance(size, int) else None
+
+
+def to_feature_map(x: Tensor, input_hw: Optional[Sequence[int]] = None,
+                   patch_size: Optional[int] = None, role: str = 'model') -> Tensor:
+    """Return ``x`` as a (B, C, H, W) map: 4-D maps pass, 3-D ViT tokens are reshaped
+    (:func:`tokens_to_map`), 2-D (B, C) vectors become (B, C, 1, 1).
 
     Raises:
-        ValueError: for tokens without ``input_hw``, or any other rank.
+        ValueError: for tokens when ``input_hw`` or ``patch_size`` is unknown (the
+            message names the ``patch_size`` argument of ``role``), or any other rank.
     """
     if x.dim() == 4:
         return x
     if x.dim() == 3:
-        if input_hw is None:
-            raise ValueError('got ViT tokens (B, N, C) but no input size to infer the patch grid')
+        if input_hw is None or not patch_size:
+            raise ValueError(f'the {role} feature is (B, N, C) tokens {tuple(x.shape)} but the '
+                             f'{role}\'s patch size is unknown; set `patch_size` (pixels) for '
+                             f'the {role}.')
         return tokens_to_map(x, input_hw, patch_size)
     if x.dim() == 2:
         return x[:, :, None, None]
     raise ValueError(f'expected a (B, C, H, W) map, (B, N, C) tokens or (B, C) vector, '
                      f'got shape {tuple(x.shape)}')
-
-
-def as_float32(x: Tensor) -> Tensor:
-    """Upcast half/bfloat16 tensors to float32 (losses are computed in float32)."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
-
-
-def _autocast_device_types(args) -> Tuple[str, ...]:
-    """Device types of the tensors in ``args`` whose autocast is on."""
-    types = {a.device.type for a in args if torch.is_tensor(a)}
-    return tuple(t for t in sorted(types) if torch.is_autocast_enabled(t))
-
-
-def float32_loss(forward: Callable) -> Callable:
-    """Decorator of a loss ``forward``: run it with autocast switched off.
-
-    Under mixed precision (``--amp``: ``torch.autocast`` on the GPU or the CPU's
-    bfloat16 autocast) a matrix product inside a loss (PKT's cosine kernel, the
-    spectral Gram matrix, a projection) would otherwise run in half precision even
-    after the inputs were upcast. With this decorator the loss sees autocast off for
-    the device of its tensor arguments, and half-precision inputs are upcast with
-    :func:`as_float32` inside the loss, so the whole loss is computed in float32.
-    Outside autocast it changes nothing.
-    """
-
-    @functools.wraps(forward)
-    def wrapper(*args, **kwargs):
-        device_types = _autocast_device_types(list(args) + list(kwargs.values()))
-        if not device_types:
-            return forward(*args, **kwargs)
-        with contextlib.ExitStack() as stack:
-            for device_type in device_types:
-                stack.enter_context(torch.autocast(device_type, enabled=False))
-            return forward(*args, **kwargs)
-
-    return wrapper

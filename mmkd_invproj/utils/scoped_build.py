@@ -11,6 +11,7 @@ offers is ``_scope_='mmdet'``; :func:`build_in_scope` adds it from the type's
 prefix. Unknown types and scopes get a message naming the scope, the scopes that
 do register the name, and the ``custom_imports`` line that fixes it.
 """
+import contextlib
 import copy
 import difflib
 import importlib
@@ -176,3 +177,14 @@ def build_in_scope(cfg: dict, registry: Registry, role: str = 'teacher',
             missing_msg = explain_missing_type(registry, missing, scope, role)
         raise ScopeError(missing_msg) from e
 
+
+
+def mmseg_default_scope():
+    """A context in which nested configs build in the 'mmseg' scope when no default
+    scope is set (inside a Runner the config's ``default_scope`` applies; outside,
+    in a notebook or a test, MMEngine would look ``SegDataPreProcessor`` up in its
+    own registry and fail)."""
+    from mmengine.registry import DefaultScope
+    if DefaultScope.get_current_instance() is not None:
+        return contextlib.nullcontext()
+    return DefaultScope.overwrite_default_scope('mmseg')

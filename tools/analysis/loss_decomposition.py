@@ -141,28 +141,6 @@ def decompose_distill_loss(pred: Tensor, target: Tensor, rank: Optional[int] = N
     return out
 
 
-def pair_matrices(model, pair, inputs_hw: Sequence[int],
-                  teacher_hw: Optional[Sequence[int]]):
-    """The (pred, target) matrices a teacher pair's loss compared in the last forward.
-
-    Args:
-        model: A :class:`CrossTaskDistiller` after a ``loss`` call (its recorders hold
-            the features of that batch).
-        pair: One of ``model.pairs`` with a teacher and a projector.
-        inputs_hw: (H, W) in pixels of the student's input.
-        teacher_hw: (H, W) in pixels of the teacher's input.
-
-    Returns:
-        tuple[Tensor, Tensor]: ``(pred, target)`` as (b, d) row matrices
-        (b = B * H * W pixels, d = channels), rows as in
-        :func:`mmkd_invproj.losses.spectral.features_to_rows`.
-    """
-    s = model.student_recorder.get(pair.student, pair.student_index)
-    t = model.teacher_recorder.get(pair.teacher, pair.teacher_index)
-    pred, target = model.projectors[pair.name](s, t, inputs_hw, teacher_hw)
-    return features_to_rows(pred), features_to_rows(target)
-
-
 def loss_scale(loss_module, pred: Tensor) -> Optional[float]:
     """Factor turning squared Frobenius norms into the units of the logged loss.
 
@@ -194,28 +172,25 @@ def decompose_batch(model, batch: dict, rank: Optional[int] = None,
     """
     with torch.no_grad():
         data = model.data_preprocessor(batch, True)
-        inputs = data['inputs']
-        losses = model.loss(inputs, data['data_samples'])
-        teacher_hw = (tuple(model.teacher_inputs(inputs).shape[-2:])
-                      if model.teacher is not None else None)
-        results = []
-        for pair in model.pairs:
-            loss_module = model.distill_losses[pair.name]
-            res = dict(name=pair.name, loss=type(loss_module).__name__,
-                       logged=float(losses[f'loss_distill_{pair.name}']))
-            if pair.teacher is None or pair.name not in model.projectors:
-                res['projector'] = None
-                results.append(res)
-                continue
-            projector = model.projectors[pair.name]
-            pred, target = pair_matrices(model, pair, inputs.shape[-2:], teacher_hw)
-            res.update(decompose_distill_loss(pred, target, rank, threshold))
-            res.update(projector=type(projector).__name__, side=projector.projected_side,
-                       scale=loss_scale(loss_module, pred), rows=int(pred.shape[0]),
-                       channels=int(pred.shape[1]),
-                       rank_P=numerical_rank(torch.linalg.svdvals(
-                           projector.weight_matrix.detach().double()).numpy(), threshold))
+        _, outputs = model.pair_outputs(data['inputs'], data['data_samples'])
+    results = []
+    for spec in model.pairs.specs:
+        out = outputs[spec.name]
+        loss_module = model.pairs.distill_losses[spec.name]
+        res = dict(name=spec.name, loss=type(loss_module).__name__, logged=float(out.loss))
+        if out.pred is None or spec.name not in model.pairs.projectors:
+            res['projector'] = None
             results.append(res)
+            continue
+        projector = model.pairs.projectors[spec.name]
+        pred, target = features_to_rows(out.pred), features_to_rows(out.target)
+        res.update(decompose_distill_loss(pred, target, rank, threshold))
+        res.update(projector=type(projector).__name__, side=projector.projected_side,
+                   scale=loss_scale(loss_module, pred), rows=int(pred.shape[0]),
+                   channels=int(pred.shape[1]),
+                   rank_P=numerical_rank(torch.linalg.svdvals(
+                       projector.weight_matrix.detach().double()).numpy(), threshold))
+        results.append(res)
     return results
 
 
@@ -292,6 +267,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
 
     import mmkd_invproj  # noqa: F401
     from mmkd_invproj.registry import MODELS
+    from mmkd_invproj.utils import mmengine_checkpoint_globals
 
     args = parse_args(argv)
     if not args.verbose:  # MMEngine's per-parameter init report and load messages
@@ -305,7 +281,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     if type(model).__name__ != 'CrossTaskDistiller':
         raise TypeError(f'{args.config} builds a {type(model).__name__}; this tool needs a '
                         'CrossTaskDistiller config (model.type="CrossTaskDistiller")')
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
+    with mmengine_checkpoint_globals():
+        load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
     model.eval()
 
     loader_cfg = cfg.get(f'{args.split}_dataloader')

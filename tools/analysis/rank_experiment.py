@@ -197,7 +197,7 @@ def calibrate_random_teacher(demo_config: str, out_file: str, teacher_seed: int 
         dict(cfg.train_dataloader, num_workers=0, persistent_workers=False),
         seed=cfg.randomness.seed)
     with torch.no_grad():
-        inputs = [model.teacher_inputs(model.data_preprocessor(b, True)['inputs'])
+        inputs = [model.teachers['teacher'].prepare(model.data_preprocessor(b, True)['inputs'])
                   for b in itertools.islice(loader, batches)]
         update_bn(inputs, model.teacher)
     model.teacher.eval()

@@ -15,7 +15,7 @@ from typing import Dict, Tuple
 
 import torch
 
-from mmkd_invproj.utils.checkpoint_compat import register_mmengine_safe_globals
+from mmkd_invproj.utils.checkpoint_compat import mmengine_checkpoint_globals
 
 STUDENT_PREFIX = 'student.'
 
@@ -26,7 +26,7 @@ def extract_student_state_dict(state_dict: Dict[str, torch.Tensor]
 
     Args:
         state_dict (dict): ``CrossTaskDistiller.state_dict()`` (keys ``student.*``,
-            ``teacher.*``, ``projectors.*``, ``distill_losses.*``).
+            ``teachers.*``, ``pairs.*``).
 
     Returns:
         tuple[dict, dict]: (student state dict with the prefix stripped,
@@ -62,8 +62,8 @@ def export_student(src: str, dst: str) -> Dict[str, int]:
     """
     if not osp.isfile(src):
         raise FileNotFoundError(f'checkpoint "{src}" does not exist')
-    register_mmengine_safe_globals()  # MMEngine meta types, weights-only loading kept on
-    ckpt = torch.load(src, map_location='cpu')
+    with mmengine_checkpoint_globals():  # MMEngine meta types, weights-only loading kept on
+        ckpt = torch.load(src, map_location='cpu')
     state_dict = ckpt.get('state_dict', ckpt)
     student, dropped = extract_student_state_dict(state_dict)
     meta = dict(ckpt.get('meta', {}))

@@ -1,0 +1,184 @@
+"""The distillation core: frozen teachers, the pairs component, in-place safety,
+deep copies, several teachers, and old checkpoints."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+import mmkd_invproj  # noqa: F401
+from mmkd_invproj.registry import MODELS
+
+from .conftest import MBV2_WEIGHTS, REPO, SHARED
+
+DEMO = osp.join(REPO, 'configs/depth/mbv2_cls_teacher_inv_demo.py')
+
+
+def demo_batches(n=1):
+    """Preprocessed batches of the depth demo's real training frames (nyu_mini)."""
+    from mmengine.runner import Runner
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(DEMO)
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    cfg.train_dataloader.dataset.data_root = osp.join(SHARED, 'data', 'nyu_mini')
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+        return cfg, [b for _, b in zip(range(n), loader)]
+
+
+def build(model_cfg):
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(model_cfg)
+
+
+def demo_model(**overrides):
+    cfg, batches = demo_batches()
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.teacher_ckpt = MBV2_WEIGHTS
+    model_cfg.update(overrides)
+    model = build(model_cfg)
+    data = model.data_preprocessor(batches[0], True)
+    return model, data['inputs'], data['data_samples']
+
+
+def output_refs(module):
+    """A hook keeping a *copy* of every output of ``module``: the reference."""
+    refs = []
+    module.register_forward_hook(lambda m, i, o: refs.append(o.detach().clone()))
+    return refs
+
+
+def test_in_place_activation_after_a_hooked_module_does_not_reach_the_loss():
+    """torchvision's MobileNetV2 applies ReLU6(inplace) to `features.0.1` (BN) and
+    MMSeg's ConvModule to `backbone.conv1.bn`: the pair must see the BN outputs."""
+    pair = dict(name='bn', student='backbone.conv1.bn', teacher='features.0.1',
+                projector=dict(type='InvertedProjector'), loss=dict(type='FitNetsLoss'))
+    model, inputs, samples = demo_model(distill_pairs=[pair], teacher_early_exit=False)
+    model.train()
+    teacher = model.teachers['teacher']
+    t_ref = output_refs(teacher.network.features[0][1])
+    s_ref = output_refs(model.student.backbone.conv1.bn)
+    t_feat = teacher(inputs)['features.0.1']
+    assert torch.equal(t_feat, t_ref[-1]) and t_feat.min() < 0
+    losses, outputs = model.pair_outputs(inputs, samples)
+    target = outputs['bn'].target  # inverted: the student's feature, on its own grid
+    assert torch.equal(target.detach(), s_ref[-1]) and target.min() < 0
+    pred = model.pairs.projectors['bn'].proj(t_ref[-1])
+    assert torch.allclose(outputs['bn'].loss, F.mse_loss(pred, s_ref[-1]), rtol=1e-5)
+    # the copy is differentiable: the distillation loss alone reaches the student
+    outputs['bn'].loss.backward()
+    assert model.student.backbone.conv1.conv.weight.grad.abs().sum() > 0
+
+
+def test_features_nothing_modifies_are_not_copied():
+    model, inputs, samples = demo_model()
+    model.train()
+    outs = []
+    model.student.backbone.register_forward_hook(lambda m, i, o: outs.append(o[-1]))
+    _, outputs = model.pair_outputs(inputs, samples)
+    assert outputs['enc'].target is outs[-1]  # the module's own tensor, no copy
+    teacher = model.teachers['teacher']
+    t_outs = []
+    teacher.network.features[18].register_forward_hook(lambda m, i, o: t_outs.append(o),
+                                                       prepend=True)  # before the early exit
+    assert teacher(inputs)['features.18'] is t_outs[-1]
+
+
+def test_model_deep_copies_after_a_training_step_and_the_copy_records_for_itself():
+    model, inputs, samples = demo_model()
+    model.train()
+    sum(model.loss(inputs, samples).values()).backward()
+    clone = copy.deepcopy(model)
+    for (name, p), (_, q) in zip(model.named_parameters(), clone.named_parameters()):
+        assert torch.equal(p, q) and p is not q, name
+    clone_losses = clone.loss(inputs, samples)  # hooks of the copy feed the copy
+    assert set(clone_losses) == {'decode.loss_silog', 'loss_distill_enc'}
+    assert model.pairs._recorder._features == {}  # the original recorded nothing
+
+
+def test_two_teachers_each_run_once_and_each_pair_reads_its_own():
+    """A classification teacher (real ImageNet MobileNetV2) and a random ResNet-18,
+    each pair checked against a loss computed by hand from that teacher."""
+    import torchvision
+    teachers = dict(
+        cls=dict(model=dict(type='TorchvisionTeacher', model_name='mobilenet_v2'),
+                 checkpoint=MBV2_WEIGHTS),
+        rand=dict(model=dict(type='TorchvisionTeacher', model_name='resnet18'), seed=0))
+    pairs = [
+        dict(name='cls', student='backbone', student_index=-1, teacher='features.18',
+             teacher_name='cls', projector=dict(type='InvertedProjector'),
+             loss=dict(type='FitNetsLoss')),
+        dict(name='rand', student='backbone', student_index=3, teacher='layer3',
+             teacher_name='rand', projector=dict(type='TraditionalProjector'),
+             loss=dict(type='ATLoss'))]
+    model, inputs, samples = demo_model(teacher=None, teacher_ckpt=None, teachers=teachers,
+                                        distill_pairs=pairs)
+    model.train()
+    mbv2, r18 = model.teachers['cls'].network, model.teachers['rand'].network
+    calls = {k: 0 for k in ('f18', 'cls_head', 'layer3', 'layer4')}
+    for key, module in (('f18', mbv2.features[18]), ('cls_head', mbv2.classifier),
+                        ('layer3', r18.layer3), ('layer4', r18.layer4)):
+        module.register_forward_hook(lambda *a, k=key: calls.__setitem__(k, calls[k] + 1),
+                                     prepend=True)  # counted before an early exit
+    losses, outputs = model.pair_outputs(inputs, samples)
+    assert calls == dict(f18=1, cls_head=0, layer3=1, layer4=0)
+    # by hand: torchvision's own networks, the student's own backbone
+    ref_mbv2 = torchvision.models.mobilenet_v2()
+    ref_mbv2.load_state_dict(torch.load(MBV2_WEIGHTS, map_location='cpu'))
+    with torch.no_grad():
+        t_cls = ref_mbv2.eval().features(inputs)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            ref_r18 = torchvision.models.resnet18().eval()
+        x = ref_r18.maxpool(ref_r18.relu(ref_r18.bn1(ref_r18.conv1(inputs))))
+        t_rand = ref_r18.layer3(ref_r18.layer2(ref_r18.layer1(x)))
+    s_feats = model.student.backbone(inputs)
+    p_cls = model.pairs.projectors['cls'].proj
+    pred = F.interpolate(p_cls(t_cls), size=s_feats[-1].shape[-2:], mode='bilinear',
+                         align_corners=False)
+    assert torch.allclose(outputs['cls'].loss, F.mse_loss(pred, s_feats[-1]), rtol=1e-4)
+    p_rand = model.pairs.projectors['rand'].proj
+    s_proj = p_rand(s_feats[3])  # traditional: the student map goes to the teacher's space
+    assert s_proj.shape[-2:] == t_rand.shape[-2:]
+
+    def at(f):
+        return F.normalize(f.pow(2).mean(1).flatten(1), dim=1)
+    ref_at = (at(s_proj) - at(t_rand)).pow(2).mean()
+    assert torch.allclose(outputs['rand'].loss, ref_at, rtol=1e-4)
+    assert set(losses) | {f'loss_distill_{k}' for k in outputs} == set(model.loss(inputs, samples))
+
+
+def test_several_teachers_need_a_teacher_name():
+    cfg, _ = demo_batches(0)
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.update(teacher=None, teachers=dict(
+        a=dict(model=dict(type='TorchvisionTeacher', model_name='mobilenet_v2')),
+        b=dict(model=dict(type='TorchvisionTeacher', model_name='mobilenet_v2'))))
+    with pytest.raises(ValueError, match=r"several teachers \['a', 'b'\]; set teacher_name"):
+        build(model_cfg)
+    model_cfg.distill_pairs[0]['teacher_name'] = 'c'
+    with pytest.raises(ValueError, match=r'teacher_name "c" is not one of the teachers'):
+        build(model_cfg)
+
+
+def test_checkpoints_of_the_earlier_layout_still_load():
+    model, _, _ = demo_model()
+    legacy = {}
+    for key, value in model.state_dict().items():
+        for new, old in (('teachers.teacher.network.', 'teacher.'),
+                         ('pairs.projectors.', 'projectors.'),
+                         ('pairs.distill_losses.', 'distill_losses.')):
+            if key.startswith(new):
+                key = old + key[len(new):]
+        legacy[key] = value.clone() + 1 if value.is_floating_point() else value.clone()
+    assert any(k.startswith('teacher.') for k in legacy)
+    fresh, _, _ = demo_model()
+    fresh.load_state_dict(legacy, strict=True)
+    w = fresh.pairs.projectors['enc'].proj.weight
+    assert torch.equal(w, model.pairs.projectors['enc'].proj.weight + 1)
