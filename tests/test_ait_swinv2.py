@@ -323,6 +323,7 @@ def test_backbone_equals_timm_swinv2_modules_stage_by_stage():
     from timm.models.swin_transformer_v2 import PatchMerging, SwinTransformerV2Block
     torch.manual_seed(3)
     model = randomise(AiTSwinV2(**SMALL_CFG)).eval()
+    assert {m.eps for m in model.modules() if isinstance(m, torch.nn.LayerNorm)} == {1e-6}
     with torch.no_grad():
         for stage in model.layers:
             for block in stage.blocks:

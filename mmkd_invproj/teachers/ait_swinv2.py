@@ -33,7 +33,7 @@ Module outputs for an H x W input (H_i = ceil(H / 2^(i+2)), C_i = embed_dim * 2^
 * ``norm{i}``: the normalised map (B, C_i, H_i, W_i); ``norm3`` is the stride-32
   feature AiT's task solver reads;
 * ``patch_embed``, ``layers.{i}.blocks.{j}`` and ``layers.{i}.downsample`` are timm
-  modules with channel-last outputs (B, H_i, W_i, C_i), not (B, C, H, W) maps.
+  modules with channel-last (B, H, W, C) outputs, not (B, C, H, W) maps.
 """
 import math
 from collections import OrderedDict
@@ -145,6 +145,7 @@ class _AiTBlock(SwinTransformerV2Block):
         self.attn = _AiTWindowAttention(dim, num_heads, window, pretrained_window)
 
     def _attn(self, x: Tensor) -> Tensor:
+        # (B, H, W, C): pad, shift, attend within windows, shift back, crop
         _, h, w, c = x.shape
         win, shift = self.window_size[0], self.shift_size[0]
         x = F.pad(x, (0, 0, 0, -w % win, 0, -h % win))
