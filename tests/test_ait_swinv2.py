@@ -6,19 +6,18 @@ and ``ait/configs/swinv2b_480reso_depthonly.py`` / ``swinv2b_640reso_inssegonly.
 independently of the module under test.
 """
 import copy
-import functools
 import math
 import os.path as osp
 from collections import OrderedDict
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 
 import mmkd_invproj  # noqa: F401
 from mmkd_invproj.registry import MODELS
 from mmkd_invproj.teachers import AiTSwinV2, ait_swinv2_state_dict_keys, load_teacher_checkpoint
-from mmkd_invproj.teachers.ait_swinv2 import _PostNormSwinBlock, shifted_window_mask
 
 from .conftest import REPO
 
@@ -115,6 +114,51 @@ def fake_ait_checkpoint(layout, windows, path):
     return state
 
 
+def ait_window_attention(attn, x, mask=None):
+    """AiT's ``WindowAttention.forward`` (``attn_type='cosine_mh'``,
+    ``rpe_output_type='sigmoid'``: ``custom_normalize(., eps=5e-5)``, logit scale clamped
+    at log(1 / 0.01), bias ``16 sigmoid(rpe_mlp(coords))[index]``), written out with the
+    weights and buffers of ``attn``. x: (B * nW, N, C); mask: (nW, N, N)."""
+    bw, n, c = x.shape
+    h = attn.num_heads
+    bias = torch.cat((attn.q_bias, torch.zeros_like(attn.v_bias), attn.v_bias))
+    qkv = (x @ attn.qkv.weight.t() + bias).reshape(bw, n, 3, h, c // h)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4)
+    q = q / (q.norm(dim=-1, keepdim=True) + 5e-5)
+    k = k / (k.norm(dim=-1, keepdim=True) + 5e-5)
+    logits = q @ k.transpose(-2, -1) * attn.logit_scale.clamp(max=math.log(1 / 0.01)).exp()
+    table = attn.rpe_mlp(attn.relative_coords_table).view(-1, h)
+    position_bias = table[attn.relative_position_index.view(-1)].view(n, n, h).permute(2, 0, 1)
+    logits = logits + 16 * torch.sigmoid(position_bias)
+    if mask is not None:
+        nw = mask.shape[0]
+        logits = (logits.view(bw // nw, nw, h, n, n) + mask[None, :, None]).view(bw, h, n, n)
+    return attn.proj((logits.softmax(-1) @ v).transpose(1, 2).reshape(bw, n, c))
+
+
+def shift_mask(hp, wp, window, shift):
+    """Swin's shifted-window mask of an (hp, wp) map (AiT computes it on the padded map):
+    rows and columns [0, -window), [-window, -shift), [-shift, end) cut the map into 3 x 3
+    regions; in each window, -100 between tokens of different regions, else 0.
+    Returns (nW, window^2, window^2)."""
+    def band(size):
+        b = torch.zeros(size, dtype=torch.long)
+        b[size - window:] = 1
+        b[size - shift:] = 2
+        return b
+
+    region = 3 * band(hp)[:, None] + band(wp)[None, :]
+    region = region.view(hp // window, window, wp // window, window).permute(0, 2, 1, 3)
+    region = region.reshape(-1, window * window)
+    return torch.where(region[:, :, None] == region[:, None, :], 0.0, -100.0)
+
+
+def randomise(module, std=0.3):
+    for p in module.parameters():
+        torch.nn.init.normal_(p, std=std)
+    return module
+
+
 AIT_WINDOWS = list(zip(AIT_SWINV2B['window_size'], AIT_SWINV2B['pretrain_window_size']))
 
 
@@ -129,7 +173,7 @@ def test_base_layout_is_the_ait_checkpoint_layout():
     with torch.device('meta'):
         model = AiTSwinV2('base')
     assert len(list(model.parameters())) == len(expected) - n_buffer_keys
-    assert sum(p.numel() for p in model.parameters()) == n_params
+    assert sum(p.numel() for p in model.parameters()) == n_params == 86_893_816
 
 
 def test_base_loads_a_fake_ait_checkpoint_strictly_through_the_distiller(tmp_path):
@@ -205,63 +249,119 @@ def test_forward_gives_one_map_per_stage(hw, cfg):
     assert all(torch.isfinite(o).all() for o in outs)
 
 
-def test_block_equals_timm_swinv2_block():
-    from timm.models.swin_transformer_v2 import SwinTransformerV2Block
-    torch.manual_seed(0)
-    x = torch.randn(2, 8, 8, 32)
-    for shift in (0, 2):
-        ours = _PostNormSwinBlock(32, 2, window=4, shift=shift, pretrained_window=3).eval()
-        for p in ours.parameters():
-            torch.nn.init.normal_(p, std=0.3)
-        ref = SwinTransformerV2Block(32, (8, 8), 2, 4, shift, pretrained_window_size=3,
-                                     norm_layer=functools.partial(torch.nn.LayerNorm,
-                                                                  eps=1e-6)).eval()
-        ref.load_state_dict({k.replace('rpe_mlp', 'cpb_mlp'): v
-                             for k, v in ours.state_dict().items() if 'relative' not in k})
-        assert torch.allclose(ref.attn.relative_coords_table, ours.attn.relative_coords_table)
-        with torch.no_grad():
-            got = ours(x.reshape(2, 64, 32), (8, 8), shifted_window_mask(8, 8, 4, 2))
-            want = ref(x).reshape(2, 64, 32)
-        # timm normalises q, k by max(|q|, 1e-12), AiT by |q| + 5e-5
-        assert torch.allclose(got, want, atol=1e-4), (shift, (got - want).abs().max())
+def test_base_has_the_ait_parameter_count():
+    with torch.device('meta'):
+        model = AiTSwinV2('base', img_size=(480, 640))
+    assert sum(p.numel() for p in model.parameters()) == 86_893_816
+
+
+def test_official_names_load_strictly_and_state_dict_round_trips(tmp_path):
+    # load_state_dict takes the AiT names as they are; state_dict() gives them back, and
+    # the module tree uses the same names (no translation between hooks and weights)
+    cfg = dict(AIT_SWINV2B, **SMALL_ARCH, window_size=(4, 4, 4, 2))
+    saved = fake_ait_checkpoint(ait_backbone_layout(cfg), [(4, 3)] * 3 + [(2, 2)],
+                                str(tmp_path / 'small.pth'))
+    official = {k[len('backbone.'):]: v for k, v in saved.items() if k.startswith('backbone.')}
+    model = AiTSwinV2(**SMALL_CFG)
+    model.load_state_dict(official, strict=True)
+    state = model.state_dict()
+    assert state.keys() == official.keys()
+    assert all(torch.equal(state[k], v) for k, v in official.items())
+    AiTSwinV2(**SMALL_CFG).load_state_dict(state, strict=True)
+    assert {name for name, _ in model.named_parameters()} <= official.keys()
+    assert 'layers.0.blocks.1.attn.rpe_mlp.2' in dict(model.named_modules())
+
+
+def test_window_attention_follows_the_ait_formula():
+    # tiny q and k (and the largest logit scale), where AiT's |q| + 5e-5 and timm's
+    # max(|q|, 1e-12) differ visibly: the module follows AiT
+    from timm.models.swin_transformer_v2 import WindowAttention
+    torch.manual_seed(2)
+    attn = randomise(AiTSwinV2(**SMALL_CFG).layers[1].blocks[1].attn).eval()  # 32 ch, 2 heads
+    with torch.no_grad():
+        attn.qkv.weight[:64] *= 1e-3
+        attn.q_bias.zero_()
+        attn.logit_scale.fill_(math.log(100))
+    timm_attn = WindowAttention(32, (4, 4), 2, pretrained_window_size=(3, 3)).eval()
+    timm_attn.load_state_dict({k.replace('rpe_mlp', 'cpb_mlp'): v
+                               for k, v in attn.state_dict().items() if 'relative' not in k})
+    x, mask = torch.randn(8, 16, 32), shift_mask(8, 8, 4, 2)
+    with torch.no_grad():
+        got, want, timm_out = attn(x, mask), ait_window_attention(attn, x, mask), timm_attn(x, mask)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    assert (timm_out - want).abs().max() > 100 * (got - want).abs().max()
 
 
 def test_padded_shifted_block_follows_ait_order():
     # AiT's SwinTransformerBlockPost.forward on a 5 x 6 map (window 4, shift 2): pad to
-    # 8 x 8, roll, window attention (timm's SwinV2 WindowAttention as the reference op),
-    # un-roll, crop, then x + LN1(.), x + LN2(mlp(.))
-    from timm.models.swin_transformer_v2 import WindowAttention
+    # 8 x 8, roll, window attention with the padded map's mask, un-roll, crop, then
+    # x + LN1(.), x + LN2(mlp(.)) with eps 1e-6 (timm's own block rolls before padding)
     torch.manual_seed(1)
-    ours = _PostNormSwinBlock(32, 2, window=4, shift=2, pretrained_window=3).eval()
-    for p in ours.parameters():
-        torch.nn.init.normal_(p, std=0.3)
-    attn = WindowAttention(32, (4, 4), 2, pretrained_window_size=(3, 3)).eval()
-    attn.load_state_dict({k[5:].replace('rpe_mlp', 'cpb_mlp'): v for k, v in
-                          ours.state_dict().items() if k.startswith('attn.') and
-                          'relative' not in k})
-    x = torch.randn(2, 5 * 6, 32)
-    y = torch.nn.functional.pad(x.view(2, 5, 6, 32), (0, 0, 0, 2, 0, 3)).roll((-2, -2), (1, 2))
-    win = y.view(2, 2, 4, 2, 4, 32).permute(0, 1, 3, 2, 4, 5).reshape(8, 16, 32)
+    block = randomise(AiTSwinV2(**SMALL_CFG).layers[1].blocks[1]).eval()
+    assert (block.window_size, block.shift_size) == ((4, 4), (2, 2))
+    x = torch.randn(2, 5, 6, 32)
+    y = F.pad(x, (0, 0, 0, 2, 0, 3)).roll((-2, -2), (1, 2))
+    windows = y.view(2, 2, 4, 2, 4, 32).permute(0, 1, 3, 2, 4, 5).reshape(8, 16, 32)
     with torch.no_grad():
-        out = attn(win, mask=shifted_window_mask(5, 6, 4, 2))
+        out = ait_window_attention(block.attn, windows, shift_mask(8, 8, 4, 2))
         y = out.view(2, 2, 2, 4, 4, 32).permute(0, 1, 3, 2, 4, 5).reshape(2, 8, 8, 32)
-        y = y.roll((2, 2), (1, 2))[:, :5, :6].reshape(2, 30, 32)
-        want = x + ours.norm1(y)
-        want = want + ours.norm2(ours.mlp(want))
-        got = ours(x, (5, 6), shifted_window_mask(5, 6, 4, 2))
-    assert torch.allclose(got, want, atol=1e-4), (got - want).abs().max()
+        y = y.roll((2, 2), (1, 2))[:, :5, :6]
+        want = x + F.layer_norm(y, (32,), block.norm1.weight, block.norm1.bias, 1e-6)
+        mlp = F.linear(F.gelu(F.linear(want, block.mlp.fc1.weight, block.mlp.fc1.bias)),
+                       block.mlp.fc2.weight, block.mlp.fc2.bias)
+        want = want + F.layer_norm(mlp, (32,), block.norm2.weight, block.norm2.bias, 1e-6)
+        got = block(x)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
-def test_shifted_window_mask_of_a_padded_map():
-    # 5 x 5 tokens, window 4, shift 2: padded to 8 x 8 (AiT pads before shifting), the
-    # regions are rows/cols [0, 4), [4, 6), [6, 8); region id = 3 * row_region + col_region
-    mask = shifted_window_mask(5, 5, window=4, shift=2)
-    assert mask.shape == (4, 16, 16)
-    assert torch.equal(mask[0], torch.zeros(16, 16))
-    region = torch.tensor([0, 0, 1, 1])
-    rid = (3 * region[:, None] + region[None, :]).flatten() + 4  # window (1, 1): rows/cols 4..7
-    expected = torch.where(rid[:, None] == rid[None, :], 0.0, -100.0)
-    assert torch.equal(mask[3], expected)
+def test_backbone_equals_timm_swinv2_modules_stage_by_stage():
+    # Reference: timm's own SwinV2 blocks and patch merging (LayerNorm eps 1e-6) loaded
+    # with the backbone's weights under timm's names (cpb_mlp for rpe_mlp), chained on
+    # their own outputs. Every stage map is a window multiple (no padding, where AiT's
+    # pad-then-shift order is timm's), and q, k are scaled up so that the two cosine
+    # epsilons (tested above) are negligible.
+    from timm.models.swin_transformer_v2 import PatchMerging, SwinTransformerV2Block
+    torch.manual_seed(3)
+    model = randomise(AiTSwinV2(**SMALL_CFG)).eval()
+    assert {m.eps for m in model.modules() if isinstance(m, torch.nn.LayerNorm)} == {1e-6}
+    with torch.no_grad():
+        for stage in model.layers:
+            for block in stage.blocks:
+                c = block.attn.qkv.in_features
+                block.attn.qkv.weight[:2 * c] *= 100
+                block.attn.q_bias *= 100
+    state = model.state_dict()
+
+    def timm_weights(prefix):
+        return {k[len(prefix):].replace('rpe_mlp', 'cpb_mlp'): v for k, v in state.items()
+                if k.startswith(prefix) and 'relative_' not in k}
+
+    def ln(dim, **kwargs):
+        return torch.nn.LayerNorm(dim, eps=1e-6, **kwargs)
+
+    x = torch.randn(2, 3, 128, 192)  # stage maps 32 x 48 ... 4 x 6, windows (4, 4, 4, 2)
+    with torch.no_grad():
+        outs = model(x)
+        t = F.conv2d(x, state['patch_embed.proj.weight'], state['patch_embed.proj.bias'],
+                     stride=4).permute(0, 2, 3, 1)
+        t = F.layer_norm(t, (16,), state['patch_embed.norm.weight'],
+                         state['patch_embed.norm.bias'], 1e-6)
+        for i in range(4):
+            dim, window = 16 * 2 ** i, SMALL_CFG['window_size'][i]
+            for j in range(2):
+                block = SwinTransformerV2Block(
+                    dim, tuple(t.shape[1:3]), SMALL_ARCH['num_heads'][i], window,
+                    shift_size=window // 2 * j, norm_layer=ln,
+                    pretrained_window_size=SMALL_CFG['pretrained_window_sizes'][i]).eval()
+                block.load_state_dict(timm_weights(f'layers.{i}.blocks.{j}.'))
+                t = block(t)
+            ref = t if i < 3 else F.layer_norm(t, (dim,), state['norm3.weight'],
+                                               state['norm3.bias'], 1e-6)
+            torch.testing.assert_close(outs[i], ref.permute(0, 3, 1, 2), atol=1e-4, rtol=1e-4)
+            if i < 3:
+                merge = PatchMerging(dim, norm_layer=ln)
+                merge.load_state_dict(timm_weights(f'layers.{i}.downsample.'))
+                t = merge(t)
 
 
 def test_hooked_stage_maps_feed_the_distiller():
