@@ -15,7 +15,8 @@ from .utils.config_package import register_config_package
 register_mmengine_safe_globals()
 register_config_package()  # `_base_ = ['mmkd_invproj::depth/...']` in any config
 
-from . import distillers, engine, hooks, losses, projectors, students, teachers  # noqa: E402,F401
+from . import (distillers, engine, hooks, losses, projectors, students, teachers,  # noqa: E402,F401
+               visualization)
 from .distillers import CrossTaskDistiller  # noqa: E402
 from .losses import FitNetsLoss, ScaleInvariantLogLoss  # noqa: E402
 from .projectors import InvertedProjector, TraditionalProjector  # noqa: E402

@@ -1,7 +1,9 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 from .feature_recorder import FeatureRecorder, TeacherEarlyExit, UnknownModuleError
 from .num_classes_check import SegNumClassesCheckHook
+from .prediction_visualization import PredictionVisualizationHook, enable_test_drawing
 from .projector_spectrum import ProjectorSpectrumHook
 
 __all__ = ['FeatureRecorder', 'TeacherEarlyExit', 'UnknownModuleError', 'ProjectorSpectrumHook',
-           'SegNumClassesCheckHook']
+           'SegNumClassesCheckHook', 'PredictionVisualizationHook',
+           'enable_test_drawing']
