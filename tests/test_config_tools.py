@@ -7,6 +7,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -19,6 +20,9 @@ from mmkd_invproj.utils.scoped_build import ScopeError
 
 from .conftest import NYU_MINI, REPO, SHARED
 
+#: README, "TensorBoard": the one line that adds the backend to any config
+TENSORBOARD_LINE = ("visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), "
+                    "dict(type='TensorboardVisBackend')])")
 MMSEG_MBV2_ADE = 'mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py'
 #: the README recipe (teacher, one pair), with or without `_delete_=True`
 RECIPE = """
@@ -169,28 +173,58 @@ def test_sample_data_base_on_an_mmseg_config(tmp_path, shared_dir):
     assert len(DATASETS.build(cfg.train_dataloader.dataset)) == 2
 
 
-def test_sample_data_distiller_with_bfloat16_teacher(tmp_path, shared_dir):
-    """tools/train.py on a package-prefixed config plus nyu_mini, `--teacher-dtype`:
-    trains, validates on the 3 sample test frames, keeps the teacher in bfloat16."""
-    child = tmp_path / 'child.py'
+@pytest.fixture(scope='module')
+def short_run(tmp_path_factory, shared_dir):
+    """tools/train.py, one epoch, on a package-prefixed config plus the nyu_mini base,
+    with `--teacher-dtype bfloat16` and the README's one TensorBoard line."""
+    tmp = tmp_path_factory.mktemp('short_run')
+    child = tmp / 'child.py'
     child.write_text("_base_ = ['mmkd_invproj::depth/mbv2_cls_teacher_inv_demo.py',\n"
-                     "          'mmkd_invproj::_base_/datasets/nyu_mini.py']\n")
-    work = tmp_path / 'work'
+                     "          'mmkd_invproj::_base_/datasets/nyu_mini.py']\n"
+                     f"{TENSORBOARD_LINE}\n")
+    work = tmp / 'work'
     proc = run_tool(['tools/train.py', str(child), '--work-dir', str(work), '--teacher-dtype',
                      'bfloat16', '--cfg-options', 'train_cfg.max_epochs=1',
-                     'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1'])
+                     'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1',
+                     'default_hooks.logger.interval=1'])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert 'sample data: train_dataloader.dataset.data_root=' in proc.stdout + proc.stderr
+    return work, proc.stdout + proc.stderr
+
+
+def test_sample_data_run_validates(short_run):
+    work, log = short_run
+    assert 'sample data: train_dataloader.dataset.data_root=' in log
+    rows = [json.loads(line) for f in glob.glob(str(work / '*' / 'vis_data' / 'scalars.json'))
+            for line in open(f)]
+    val = [r for r in rows if 'd1' in r]
+    assert len(val) == 1 and 0.0 <= val[0]['d1'] <= 1.0 and val[0]['rmse'] > 0
+
+
+def test_teacher_dtype_keeps_the_teacher_in_bfloat16(short_run):
+    work, _ = short_run
     ckpt = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=False)
     teacher = {k: v for k, v in ckpt['state_dict'].items() if k.startswith('teacher.')}
     assert teacher and all(v.dtype == torch.bfloat16 for v in teacher.values()
                            if v.is_floating_point())
     student = [v for k, v in ckpt['state_dict'].items() if k.startswith('student.')]
     assert all(v.dtype == torch.float32 for v in student if v.is_floating_point())
+
+
+def test_tensorboard_line_writes_events(short_run):
+    """The README's one line adds MMEngine's TensorboardVisBackend: the training losses
+    are in the event file, step for step as in scalars.json."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    work, _ = short_run
+    events = glob.glob(str(work / '*' / 'vis_data' / 'events.out.tfevents.*'))
+    assert len(events) == 1, events
+    acc = EventAccumulator(events[0])
+    acc.Reload()
+    assert {'loss', 'loss_distill_enc', 'd1'} <= set(acc.Tags()['scalars'])
     rows = [json.loads(line) for f in glob.glob(str(work / '*' / 'vis_data' / 'scalars.json'))
             for line in open(f)]
-    val = [r for r in rows if 'd1' in r]
-    assert len(val) == 1 and 0.0 <= val[0]['d1'] <= 1.0 and val[0]['rmse'] > 0
+    logged = [r['loss'] for r in rows if 'loss' in r]
+    assert len(logged) == 3  # 3 iterations of 2 frames
+    np.testing.assert_allclose([e.value for e in acc.Scalars('loss')], logged, rtol=1e-5)
 
 
 def test_teacher_dtype_needs_a_distiller(tmp_path):
