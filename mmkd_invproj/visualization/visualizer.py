@@ -58,8 +58,9 @@ class DepthPanelVisualizer(SegLocalVisualizer):
         if pred is None and gt is None:
             return super().add_datasample(name, image, data_sample, draw_gt, draw_pred, show,
                                           wait_time, out_file, step, with_labels)
+        title = name.split('_', 1)[1] if name.startswith(('test_', 'val_')) else name
         drawn = depth_panel(image, pred if pred is not None else gt,
-                            gt if pred is not None else None, title=name,
+                            gt if pred is not None else None, title=title,
                             max_depth=self.max_depth)
         self.set_image(drawn)
         if show:
