@@ -51,7 +51,8 @@ def depth_test_run(demo_run, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('depth_test')
     run(['tools/test.py', 'configs/depth/mbv2_baseline.py', osp.join(demo_run, 'epoch_40.pth'),
          '--work-dir', str(tmp / 'work'), '--show-dir', str(tmp / 'show'),
-         '--out', str(tmp / 'out'), '--cfg-options', f'test_dataloader.dataset.data_root={NYU_MINI}',
+         '--out', str(tmp / 'out'), '--cfg-options',
+         f'test_dataloader.dataset.data_root={NYU_MINI}',
          'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'])
     return tmp
 

@@ -154,11 +154,17 @@ def iter_inputs(inputs: Sequence[str]) -> List[Tuple[str, str]]:
 
 
 def is_video(path: str) -> bool:
+    """Whether ``path`` names a video (by extension, :data:`VIDEO_EXTENSIONS`)."""
     return path.lower().endswith(VIDEO_EXTENSIONS)
 
 
 def video_frames(path: str) -> Tuple[Iterator[np.ndarray], int, float]:
-    """(BGR frames, frame count as the container states it, frames per second)."""
+    """Read a video: (BGR uint8 (H, W, 3) frames, frame count as the container states
+    it, frames per second; 25 when unknown).
+
+    Raises:
+        OSError: when OpenCV cannot open ``path``.
+    """
     import cv2
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():

@@ -226,8 +226,9 @@ def convert_bts_split(data_dir: str, list_path: str, out_dir: str, split: str,
         raise FileNotFoundError(f'no frame of {list_path} found under {data_dir}')
     first = cv2.imread(present[0][2], cv2.IMREAD_UNCHANGED)
     if first is None or first.dtype != np.uint16 or first.ndim != 2:
+        got = None if first is None else (first.dtype, first.shape)
         raise ValueError(f'{present[0][2]}: expected a single-channel 16-bit depth PNG in '
-                         f'millimetres, got {None if first is None else (first.dtype, first.shape)}')
+                         f'millimetres, got {got}')
     names = [bts_frame_name(rgb) for rgb, _, _ in present]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

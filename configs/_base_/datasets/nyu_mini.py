@@ -14,15 +14,18 @@ sample_data = dict(
     train_dataloader=dict(
         batch_size=2, **__loader,
         dataset=dict(data_root=__root,
-                     data_prefix=dict(img_path='images/train', depth_map_path='annotations/train'))),
+                     data_prefix=dict(img_path='images/train',
+                                      depth_map_path='annotations/train'))),
     val_dataloader=dict(
         batch_size=1, **__loader,
         dataset=dict(data_root=__root,
-                     data_prefix=dict(img_path='images/test', depth_map_path='annotations/test'))),
+                     data_prefix=dict(img_path='images/test',
+                                      depth_map_path='annotations/test'))),
     test_dataloader=dict(
         batch_size=1, **__loader,
         dataset=dict(data_root=__root,
-                     data_prefix=dict(img_path='images/test', depth_map_path='annotations/test'))),
+                     data_prefix=dict(img_path='images/test',
+                                      depth_map_path='annotations/test'))),
     max_epochs=7,
     max_iters=20,
     log_interval=5,
