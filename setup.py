@@ -39,6 +39,9 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
     include_package_data=True,
+    # the configs, for `_base_ = ['mmkd_invproj::depth/...']` (MMEngine reads them from
+    # <package>/.mim/configs; in a checkout that folder links to configs/)
+    package_data={'mmkd_invproj': ['.mim/model-index.yml', '.mim/configs/**/*.py']},
     python_requires='>=3.8',
     install_requires=parse_requirements('runtime.txt'),
     extras_require={

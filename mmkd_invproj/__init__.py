@@ -3,15 +3,21 @@
 
 Importing the package registers its modules in MMSegmentation's registries
 (``CrossTaskDistiller``, ``FrozenTeacher``, the projectors, losses, depth decoders,
-teacher builders and ``AtomicCheckpointRunner``); it changes nothing else in the
-process.
+teacher builders, ``AtomicCheckpointRunner``) and lets MMEngine load this package's
+configs by name (``_base_ = ['mmkd_invproj::depth/mbv2_cls_teacher_inv.py']``). It
+leaves torch's unpickling allowlist alone (see ``AtomicCheckpointRunner``).
 """
-from . import distillers, engine, hooks, losses, projectors, students, teachers  # noqa: F401
-from .distillers import CrossTaskDistiller, DistillPairs
-from .losses import FitNetsLoss, ScaleInvariantLogLoss
-from .projectors import InvertedProjector, TraditionalProjector
-from .teachers import FrozenTeacher
-from .version import __version__
+from .utils.config_package import register_config_package
+
+register_config_package()  # `_base_ = ['mmkd_invproj::depth/...']` in any config
+
+from . import (distillers, engine, hooks, losses, projectors, students, teachers,  # noqa: E402,F401
+               visualization)
+from .distillers import CrossTaskDistiller, DistillPairs  # noqa: E402
+from .losses import FitNetsLoss, ScaleInvariantLogLoss  # noqa: E402
+from .projectors import InvertedProjector, TraditionalProjector  # noqa: E402
+from .teachers import FrozenTeacher  # noqa: E402
+from .version import __version__  # noqa: E402
 
 __all__ = ['CrossTaskDistiller', 'DistillPairs', 'FrozenTeacher', 'InvertedProjector',
            'TraditionalProjector', 'FitNetsLoss', 'ScaleInvariantLogLoss', '__version__']

@@ -5,12 +5,39 @@ Every module of this package registers into MMSegmentation's registries, so a
 config with ``default_scope = 'mmseg'`` and
 ``custom_imports = dict(imports=['mmkd_invproj'], allow_failed_imports=False)``
 finds ``CrossTaskDistiller``, ``InvertedProjector``, ``FitNetsLoss`` ... by their
-bare type names, next to MMSeg's own models. There is deliberately no separate
-scope: an existing MMSeg config keeps working unchanged. The runner goes into
-MMEngine's root ``RUNNERS``, which ``tools/train.py`` builds ``runner_type`` from
-before any default scope is set.
+bare type names, next to MMSeg's own models. An existing MMSeg config keeps working
+unchanged. The runner goes into MMEngine's root ``RUNNERS``, which
+``tools/train.py`` builds ``runner_type`` from before any default scope is set.
+
+The ``mmkd_invproj`` scope exists only so that configs inherited by package name
+(``_base_ = ['mmkd_invproj::depth/...']``) build: MMEngine marks the dicts of such a
+base with ``_scope_='mmkd_invproj'`` and then looks that scope up in each registry
+tree. :data:`SCOPE_REGISTRIES` are empty children of MMSeg's registries with that
+scope, so every lookup in it falls through to MMSeg and then MMEngine.
 """
 from mmengine.registry import RUNNERS  # root registry: tools/train.py builds from it
-from mmseg.registry import HOOKS, MODELS
+from mmengine.registry import Registry
+from mmseg.registry import HOOKS, MODELS, VISUALIZERS
+from mmseg.registry import registry as _mmseg_registry
 
-__all__ = ['MODELS', 'HOOKS', 'RUNNERS']
+#: the registry scope (and config package prefix) of this package
+SCOPE = 'mmkd_invproj'
+
+
+def _scope_children() -> dict:
+    """One empty ``mmkd_invproj`` child per MMSeg registry: {registry name: child}."""
+    children = {}
+    for parent in vars(_mmseg_registry).values():
+        if not isinstance(parent, Registry) or parent.scope != 'mmseg':
+            continue
+        child = parent._children.get(SCOPE)
+        if child is None:  # `locations`: MMEngine imports this package for the scope
+            child = Registry(parent.name, parent=parent, scope=SCOPE, locations=[SCOPE])
+        children[parent.name] = child
+    return children
+
+
+#: {registry name: the ``mmkd_invproj`` child of MMSeg's registry of that name}
+SCOPE_REGISTRIES = _scope_children()
+
+__all__ = ['MODELS', 'HOOKS', 'RUNNERS', 'VISUALIZERS', 'SCOPE', 'SCOPE_REGISTRIES']

@@ -15,3 +15,17 @@ def shared_dir():
         raise FileNotFoundError(f'the real sample data is expected at {SHARED} (the shared/ '
                                 'folder beside the checkout); set MMKD_SHARED to its path')
     return SHARED
+
+
+@pytest.fixture(scope='session')
+def demo_run(tmp_path_factory, shared_dir):
+    """The README's depth demo, trained once per test session (about a minute): its work
+    dir, with epoch_20.pth, epoch_40.pth and the run's scalars.json."""
+    import subprocess
+    import sys
+    work_dir = str(tmp_path_factory.mktemp('demo'))
+    proc = subprocess.run([sys.executable, 'tools/train.py',
+                           'configs/depth/mbv2_cls_teacher_inv_demo.py', '--work-dir', work_dir],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return work_dir

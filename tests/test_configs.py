@@ -58,6 +58,7 @@ from mmkd_invproj.distillers.cross_task_distiller import CrossTaskDistiller
 from mmkd_invproj.registry import MODELS
 from mmkd_invproj.teachers import FrozenTeacher
 from mmkd_invproj.students.depth_decoders import DEPTH_DECODERS
+from mmkd_invproj.utils.config_check import check_config
 
 from .conftest import REPO
 
@@ -302,6 +303,7 @@ def _cleanup(model):
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_builds_and_steps(config):
     cfg = parse(osp.join(CONFIG_ROOT, config))
+    check_config(cfg)  # the tools' start-up check passes every shipped config
     model, losses, log, _ = build_and_step(cfg)
     try:
         print(f'\n{config}: ' + ('; '.join(log) or 'no override'))

@@ -35,10 +35,8 @@ def scalars(work_dir):
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory, shared_dir):
-    work_dir = str(tmp_path_factory.mktemp('demo'))
-    run(['tools/train.py', DEMO, '--work-dir', work_dir])
-    return work_dir
+def trained(demo_run):
+    return demo_run  # trained once per session (conftest), shared with other test modules
 
 
 def test_demo_trains_validates_and_checkpoints(trained):

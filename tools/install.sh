@@ -87,7 +87,7 @@ else
   fi
   "${PIP[@]}" install --no-build-isolation --force-reinstall --no-deps "$wheel"
   # mmcv's own runtime dependencies (without letting pip touch torch).
-  "${PIP[@]}" install addict "mmengine==0.10.7" numpy packaging Pillow pyyaml yapf opencv-python-headless
+  "${PIP[@]}" install addict "mmengine==0.10.7" numpy packaging Pillow pyyaml yapf opencv-python
   mmcv_ok || { echo "[install] ERROR: mmcv.ops does not import after the build" >&2; exit 1; }
 fi
 
@@ -98,17 +98,31 @@ log "installing mmengine, mmsegmentation, mmdet, timm and runtime requirements"
 "${PIP[@]}" install --no-build-isolation \
   -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/mminstall.txt" \
   "$TORCH_SPEC" "$TORCHVISION_SPEC"
+# One OpenCV. mmcv and mmengine require opencv-python; opencv-python-headless (which
+# earlier versions of this script installed) ships the same cv2/ folder, so removing
+# it deletes files of opencv-python too: reinstall that one afterwards.
+if "${PIP[@]}" show opencv-python-headless >/dev/null 2>&1; then
+  log "removing opencv-python-headless (opencv-python, which mmcv/mmengine require, provides cv2)"
+  "${PIP[@]}" uninstall -y opencv-python-headless
+  cv_version="$("$PY" -c "import importlib.metadata as m; print(m.version('opencv-python'))")"
+  "${PIP[@]}" install --force-reinstall --no-deps "opencv-python==$cv_version"
+fi
 log "installing mmkd-invproj (editable) with test requirements"
 "${PIP[@]}" install --no-build-isolation --no-deps -e "$ROOT"
 "${PIP[@]}" install -r "$ROOT/requirements/tests.txt"
 
 "$PY" - <<'EOF'
-import mmcv, mmengine, mmseg, mmdet, timm, torch, torchvision
+import importlib.metadata as metadata
+import cv2, mmcv, mmengine, mmseg, mmdet, timm, torch, torchvision
 import pkg_resources  # noqa: F401  (mmengine imports it for `mmseg::` config paths)
+import torch.utils.tensorboard  # noqa: F401  (MMEngine's TensorboardVisBackend)
 from mmcv.ops import nms  # noqa: F401
 import mmkd_invproj
+opencv = sorted({d.metadata['Name'] for d in metadata.distributions()
+                 if (d.metadata['Name'] or '').lower().startswith('opencv')})
+assert opencv == ['opencv-python'], f'one OpenCV distribution expected, found {opencv}'
 print('[install] ok: torch', torch.__version__, '| torchvision', torchvision.__version__,
       '| mmengine', mmengine.__version__, '| mmcv', mmcv.__version__,
       '| mmseg', mmseg.__version__, '| mmdet', mmdet.__version__, '| timm', timm.__version__,
-      '| mmkd_invproj', mmkd_invproj.__version__)
+      '| opencv', cv2.__version__, '| mmkd_invproj', mmkd_invproj.__version__)
 EOF

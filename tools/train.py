@@ -2,7 +2,13 @@
 """Train a (distilled) MMSeg model: MMSeg's tools/train.py plus CPU-distributed support.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                                 [--teacher-dtype {bfloat16,float16}]
                                  [--cfg-options k=v ...] [--launcher pytorch]
+
+Before the Runner starts, the config is checked (misspelt types with the closest
+registered names, a distiller merged into an inherited model, a missing dataset with
+the converter to run; mmkd_invproj.utils.config_check) and a sample-data base's
+``sample_data`` is applied (mmkd_invproj.utils.sample_data).
 """
 import argparse
 import logging
@@ -20,7 +26,9 @@ from mmengine.registry import RUNNERS
 
 import mmkd_invproj  # noqa: F401  (registers modules, fixes weights-only resume)
 from mmkd_invproj.engine import amp_optim_wrapper_type
+from mmkd_invproj.utils.config_check import check_run_config
 from mmkd_invproj.utils.launch import setup_cpu_distributed
+from mmkd_invproj.utils.sample_data import apply_sample_data
 
 
 def parse_args():
@@ -34,6 +42,10 @@ def parse_args():
         'when no path is given')
     parser.add_argument('--amp', action='store_true', default=False,
                         help='enable automatic mixed precision training')
+    parser.add_argument(
+        '--teacher-dtype', choices=['bfloat16', 'float16'],
+        help='keep the frozen teacher in half precision (sets model.teacher_dtype of a '
+        'CrossTaskDistiller; its features are upcast to float32 before the projectors)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config, key=value pairs in xxx=yyy format')
@@ -50,9 +62,16 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
+    apply_sample_data(cfg)  # a sample-data base in _base_ (before --cfg-options)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.teacher_dtype is not None:
+        if cfg.model.get('type') != 'CrossTaskDistiller':
+            raise SystemExit(f'--teacher-dtype needs a CrossTaskDistiller model; '
+                             f'{args.config} trains a {cfg.model.get("type")}')
+        cfg.model.teacher_dtype = args.teacher_dtype
+    check_run_config(cfg, 'train')
 
     # work_dir: CLI > config > ./work_dirs/<config name>
     if args.work_dir is not None:

@@ -10,7 +10,7 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from ..registry import MODELS
-from ..teachers.frozen import build_teachers
+from ..teachers.frozen import SINGLE_TEACHER_KEYS, build_teachers
 from ..utils.num_classes import check_head_num_classes
 from ..utils.scoped_build import build_in_scope, mmseg_default_scope
 from .pairs import DistillPairs, PairOutput
@@ -87,6 +87,9 @@ class CrossTaskDistiller(BaseModel):
         KeyError: an unknown module name (close names listed), or a ``ScopeError``
             naming the missing scope and its ``custom_imports`` fix.
     """
+
+    #: the keywords ``**teacher_options`` takes (read by the tools' config check)
+    accepted_keywords = tuple(SINGLE_TEACHER_KEYS)
 
     def __init__(self,
                  student: dict,

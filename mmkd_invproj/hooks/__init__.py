@@ -2,7 +2,9 @@
 from .feature_recorder import (FeatureModifiedError, FeatureRecorder, TeacherEarlyExit,
                                UnknownModuleError)
 from .num_classes_check import SegNumClassesCheckHook
+from .prediction_visualization import PredictionVisualizationHook, enable_test_drawing
 from .projector_spectrum import ProjectorSpectrumHook
 
 __all__ = ['FeatureRecorder', 'FeatureModifiedError', 'TeacherEarlyExit', 'UnknownModuleError',
-           'ProjectorSpectrumHook', 'SegNumClassesCheckHook']
+           'ProjectorSpectrumHook', 'SegNumClassesCheckHook', 'PredictionVisualizationHook',
+           'enable_test_drawing']

@@ -11,41 +11,12 @@ result loads with ``strict=True`` into the student's own config (e.g.
 import argparse
 import os
 import os.path as osp
-from typing import Dict, Tuple
+from typing import Dict
 
 import torch
 
+from mmkd_invproj.apis.checkpoint import extract_student_state_dict
 from mmkd_invproj.utils.checkpoint_compat import mmengine_checkpoint_globals
-
-STUDENT_PREFIX = 'student.'
-
-
-def extract_student_state_dict(state_dict: Dict[str, torch.Tensor]
-                               ) -> Tuple[Dict[str, torch.Tensor], Dict[str, int]]:
-    """Split a distiller state dict: the student's weights, and counts of what was dropped.
-
-    Args:
-        state_dict (dict): ``CrossTaskDistiller.state_dict()`` (keys ``student.*``,
-            ``teachers.*``, ``pairs.*``).
-
-    Returns:
-        tuple[dict, dict]: (student state dict with the prefix stripped,
-        {top-level name: number of dropped tensors}).
-
-    Raises:
-        KeyError: when no key starts with ``student.`` (not a distiller checkpoint).
-    """
-    student, dropped = {}, {}
-    for key, value in state_dict.items():
-        if key.startswith(STUDENT_PREFIX):
-            student[key[len(STUDENT_PREFIX):]] = value
-        else:
-            top = key.split('.', 1)[0]
-            dropped[top] = dropped.get(top, 0) + 1
-    if not student:
-        raise KeyError('no "student.*" key in the checkpoint: is it a CrossTaskDistiller '
-                       f'checkpoint? First keys: {list(state_dict)[:5]}')
-    return student, dropped
 
 
 def export_student(src: str, dst: str) -> Dict[str, int]:

@@ -1,0 +1,8 @@
+# Copyright (c) mmkd-invproj authors. All rights reserved.
+"""Using trained models: loading checkpoints, inference on images and videos."""
+from .checkpoint import extract_student_state_dict, load_weights
+from .inference import (PredictionWriter, build_inference_pipeline, init_student,
+                        iter_inputs, predict)
+
+__all__ = ['extract_student_state_dict', 'load_weights', 'PredictionWriter',
+           'build_inference_pipeline', 'init_student', 'iter_inputs', 'predict']

@@ -1,0 +1,100 @@
+# Copyright (c) mmkd-invproj authors. All rights reserved.
+"""Load a distiller checkpoint or an exported student into a distiller or a student."""
+from typing import Dict, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+
+from ..utils.checkpoint_compat import mmengine_checkpoint_globals
+
+#: key prefix of the student's weights in a ``CrossTaskDistiller`` state dict
+STUDENT_PREFIX = 'student.'
+
+
+def extract_student_state_dict(state_dict: Dict[str, torch.Tensor]
+                               ) -> Tuple[Dict[str, torch.Tensor], Dict[str, int]]:
+    """Split a distiller state dict: the student's weights, and counts of what was dropped.
+
+    Args:
+        state_dict (dict): ``CrossTaskDistiller.state_dict()`` (keys ``student.*``,
+            ``teachers.*``, ``pairs.*``).
+
+    Returns:
+        tuple[dict, dict]: (student state dict with the prefix stripped,
+        {top-level name: number of dropped tensors}).
+
+    Raises:
+        KeyError: when no key starts with ``student.`` (not a distiller checkpoint).
+    """
+    student, dropped = {}, {}
+    for key, value in state_dict.items():
+        if key.startswith(STUDENT_PREFIX):
+            student[key[len(STUDENT_PREFIX):]] = value
+        else:
+            top = key.split('.', 1)[0]
+            dropped[top] = dropped.get(top, 0) + 1
+    if not student:
+        raise KeyError('no "student.*" key in the checkpoint: is it a CrossTaskDistiller '
+                       f'checkpoint? First keys: {list(state_dict)[:5]}')
+    return student, dropped
+
+
+def _is_distiller(model: nn.Module) -> bool:
+    return type(model).__name__ == 'CrossTaskDistiller'
+
+
+def load_weights(model: nn.Module, checkpoint: str, map_location='cpu') -> Dict[str, int]:
+    """Load ``checkpoint`` into ``model``, whichever of the two each one is.
+
+    ``model`` is a ``CrossTaskDistiller`` or a plain student; ``checkpoint`` is a
+    distiller checkpoint (``student.*`` keys, e.g. ``epoch_40.pth``) or an exported
+    student (``tools/model_converters/export_student.py``). A student takes the
+    ``student.*`` weights of a distiller checkpoint; a distiller takes an exported
+    student as its ``student.*`` (its teacher and projectors keep what they have).
+    Loading is non-strict within the part loaded; what is missing or unexpected is
+    logged.
+
+    Args:
+        model (nn.Module): The model (unwrapped).
+        checkpoint (str): Path of a ``.pth`` file (``state_dict`` inside or bare).
+        map_location: ``torch.load``'s ``map_location``.
+
+    Returns:
+        dict: ``{'loaded': n, 'missing': n, 'unexpected': n}`` tensor counts.
+
+    Raises:
+        FileNotFoundError: when ``checkpoint`` does not exist.
+        KeyError: when no key of the checkpoint matches the model: a silent load of
+            nothing would evaluate a randomly initialised model.
+    """
+    import os.path as osp
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint "{checkpoint}" does not exist')
+    with mmengine_checkpoint_globals():
+        ckpt = torch.load(checkpoint, map_location=map_location)
+    state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
+                  for k, v in state_dict.items()}
+    has_student_keys = any(k.startswith(STUDENT_PREFIX) for k in state_dict)
+    target = model
+    if _is_distiller(model) and not has_student_keys:
+        target = model.student  # an exported student into the distiller's student
+    elif not _is_distiller(model) and has_student_keys:
+        state_dict, dropped = extract_student_state_dict(state_dict)
+        print_log(f'{checkpoint}: a distiller checkpoint, its student weights are loaded '
+                  f'(dropped: {dropped})', logger='current')
+    own = target.state_dict()
+    matched = [k for k in state_dict if k in own]
+    if not matched:
+        raise KeyError(f'no key of {checkpoint} matches the {type(target).__name__} of the '
+                       f'config (checkpoint keys: {list(state_dict)[:3]} ..., model keys: '
+                       f'{list(own)[:3]} ...): is it a checkpoint of this config?')
+    result = target.load_state_dict(state_dict, strict=False)
+    missing = [k for k in result.missing_keys
+               if not (_is_distiller(target) and not k.startswith(STUDENT_PREFIX))]
+    if missing or result.unexpected_keys:
+        print_log(f'{checkpoint}: missing keys {missing[:10]}, unexpected keys '
+                  f'{result.unexpected_keys[:10]}', logger='current', level=30)
+    return dict(loaded=len(matched), missing=len(missing),
+                unexpected=len(result.unexpected_keys))
