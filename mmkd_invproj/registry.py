@@ -11,6 +11,8 @@ MMEngine's root ``RUNNERS``, which ``tools/train.py`` builds ``runner_type`` fro
 before any default scope is set.
 """
 from mmengine.registry import RUNNERS  # root registry: tools/train.py builds from it
-from mmseg.registry import HOOKS, MODELS
+from mmseg.registry import (DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
+                            TRANSFORMS)
 
-__all__ = ['MODELS', 'HOOKS', 'RUNNERS']
+__all__ = ['MODELS', 'HOOKS', 'RUNNERS', 'DATASETS', 'TRANSFORMS', 'METRICS',
+           'OPTIM_WRAPPER_CONSTRUCTORS']
