@@ -11,7 +11,8 @@ from .utils.checkpoint_compat import register_mmengine_safe_globals
 
 register_mmengine_safe_globals()
 
-from . import distillers, engine, hooks, losses, projectors, students, teachers  # noqa: E402,F401
+from . import (distillers, engine, hooks, losses, projectors, students, teachers,  # noqa: E402,F401
+               translation)
 from .distillers import CrossTaskDistiller  # noqa: E402
 from .losses import FitNetsLoss, ScaleInvariantLogLoss  # noqa: E402
 from .projectors import InvertedProjector, TraditionalProjector  # noqa: E402
