@@ -68,27 +68,62 @@ def build_fid_inception(weights_path: Optional[str] = None) -> nn.Module:
     return net.eval()
 
 
-def frechet_distance(feats1: np.ndarray, feats2: np.ndarray) -> float:
+def frechet_distance(feats1: np.ndarray, feats2: np.ndarray, method: str = 'auto') -> float:
     """Frechet distance between Gaussians fitted to two feature sets (N_i, D).
 
-    ``|mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2))`` with the sample means and
-    (unbiased) covariances, computed by pytorch-fid's ``calculate_frechet_distance``
-    (``scipy.linalg.sqrtm``; 1e-6 added to the diagonals when the product is
-    singular).
+    ``|mu_1 - mu_2|^2 + Tr(S_1) + Tr(S_2) - 2 Tr((S_1 S_2)^(1/2))`` (Dowson and Landau
+    1982; Heusel et al. 2017) with the sample means and unbiased covariances
+    ``S_i = A_i^T A_i / (N_i - 1)`` (``A_i`` the centred features). ``S_1 S_2`` has real
+    non-negative eigenvalues (it is similar to ``S_1^(1/2) S_2 S_1^(1/2)``), and
+    ``Tr((S_1 S_2)^(1/2))`` is the sum of their square roots, computed exactly by:
+
+    * ``'gram'``: the nuclear norm of ``A_1 A_2^T`` (N_1 x N_2) over
+      ``sqrt((N_1 - 1)(N_2 - 1))`` (the non-zero eigenvalues of ``A_1^T A_1 A_2^T A_2``
+      are those of ``(A_1 A_2^T)(A_1 A_2^T)^T``): cheap when there are fewer images
+      than dimensions;
+    * ``'covariance'``: ``sum sqrt(eig(R S_2 R))`` with ``R = S_1^(1/2)`` from a
+      symmetric eigendecomposition (D x D);
+    * ``'auto'``: ``'gram'`` when ``max(N_1, N_2) <= D``, else ``'covariance'``.
+
+    pytorch-fid computes the same trace with ``scipy.linalg.sqrtm(S_1 S_2)`` (and
+    adds 1e-6 to the diagonals when that fails on a singular product); the results
+    agree to numerical precision for non-singular covariances (tested), and these forms
+    need no regularisation when the covariances are singular (fewer than D + 1 images).
+
+    Args:
+        feats1 (np.ndarray): (N_1, D) features of one set (N_1 >= 2).
+        feats2 (np.ndarray): (N_2, D) features of the other (N_2 >= 2).
+        method (str): ``'auto'``, ``'gram'`` or ``'covariance'``.
+
+    Returns:
+        float: The squared Frechet distance (what is reported as FID).
 
     Raises:
-        ValueError: with fewer than 2 samples in a set, or different dimensions.
+        ValueError: with fewer than 2 samples in a set, different dimensions or an
+            unknown method.
     """
-    from pytorch_fid.fid_score import calculate_frechet_distance
-    feats1, feats2 = np.asarray(feats1, np.float64), np.asarray(feats2, np.float64)
-    if feats1.ndim != 2 or feats2.ndim != 2 or feats1.shape[1] != feats2.shape[1]:
-        raise ValueError(f'feature sets must be (N, D) with the same D: {feats1.shape}, '
-                         f'{feats2.shape}')
-    if min(len(feats1), len(feats2)) < 2:
-        raise ValueError('FID needs at least 2 images per set (a covariance); got '
-                         f'{len(feats1)} and {len(feats2)}')
-    return float(calculate_frechet_distance(feats1.mean(0), np.cov(feats1, rowvar=False),
-                                            feats2.mean(0), np.cov(feats2, rowvar=False)))
+    a1, a2 = np.asarray(feats1, np.float64), np.asarray(feats2, np.float64)
+    if a1.ndim != 2 or a2.ndim != 2 or a1.shape[1] != a2.shape[1]:
+        raise ValueError(f'feature sets must be (N, D) with the same D: {a1.shape}, {a2.shape}')
+    (n1, d), n2 = a1.shape, len(a2)
+    if min(n1, n2) < 2:
+        raise ValueError(f'FID needs at least 2 images per set (a covariance); got {n1} and {n2}')
+    if method == 'auto':
+        method = 'gram' if max(n1, n2) <= d else 'covariance'
+    mu1, mu2 = a1.mean(0), a2.mean(0)
+    a1, a2 = a1 - mu1, a2 - mu2
+    if method == 'gram':
+        tr_covmean = (np.linalg.svd(a1 @ a2.T, compute_uv=False).sum()
+                      / np.sqrt((n1 - 1) * (n2 - 1)))
+    elif method == 'covariance':
+        s1, s2 = a1.T @ a1 / (n1 - 1), a2.T @ a2 / (n2 - 1)
+        w, v = np.linalg.eigh(s1)
+        root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+        tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ s2 @ root1), 0, None)).sum()
+    else:
+        raise ValueError(f"method must be 'auto', 'gram' or 'covariance', got {method!r}")
+    tr1, tr2 = (a1 ** 2).sum() / (n1 - 1), (a2 ** 2).sum() / (n2 - 1)
+    return float(((mu1 - mu2) ** 2).sum() + tr1 + tr2 - 2 * tr_covmean)
 
 
 @METRICS.register_module()
