@@ -6,7 +6,8 @@
 # ../shared/data/nyu_mini/images/test: PSNR of G_A(grey) against the real colour frame.
 # - the same networks (ResNet 9 blocks, PatchGANs), losses and pools; batch 1, 64 x 64
 #   crops (square resize to 72 x 72 as the official 286 -> 256), 8 epochs of 13
-#   iterations (4 constant, 4 decaying to 0), validated and saved after epochs 4 and 8;
+#   iterations (4 constant, 4 decaying towards 0, the paper's schedule scaled),
+#   validated and saved after epochs 4 and 8;
 # - PSNR only (the FID weights file is not available offline).
 # Translations: <work_dir>/<timestamp>/vis_data/vis_image/translation_<name>_<epoch>.png
 _base_ = ['./cyclegan_maps.py']
@@ -38,7 +39,7 @@ test_evaluator = val_evaluator
 max_epochs = 8
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=True,
-         begin=max_epochs // 2, end=max_epochs)
+         begin=max_epochs // 2 - 1, end=max_epochs + 1)
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 default_hooks = dict(logger=dict(interval=13), checkpoint=dict(interval=4))

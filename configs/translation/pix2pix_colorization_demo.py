@@ -3,8 +3,8 @@
 #   training (grey -> colour pairs made from each), the 3 held-out real frames of
 #   ../shared/data/nyu_mini/images/test for validation (no Facades archive offline);
 # - the same networks (U-Net 256, 70 x 70 PatchGAN), batch 1, 8 epochs of 13 iterations:
-#   4 at the constant rate, 4 decaying linearly to 0 (the paper's 200-epoch schedule
-#   shape), validated and saved after epochs 4 and 8;
+#   4 at the constant rate, 4 decaying linearly towards 0 (the paper's 200-epoch
+#   schedule, scaled), validated and saved after epochs 4 and 8;
 # - PSNR only (the FID weights file is not available offline).
 # Translations: <work_dir>/<timestamp>/vis_data/vis_image/translation_<name>_<epoch>.png
 # (grey input | colourised | real colour).
@@ -37,7 +37,7 @@ test_evaluator = val_evaluator
 max_epochs = 8
 param_scheduler = [
     dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=True,
-         begin=max_epochs // 2, end=max_epochs)
+         begin=max_epochs // 2 - 1, end=max_epochs + 1)
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=4)
 default_hooks = dict(logger=dict(interval=13), checkpoint=dict(interval=4))
