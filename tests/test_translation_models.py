@@ -13,6 +13,7 @@ from mmengine.registry import DefaultScope
 from mmkd_invproj.engine import AnyDeviceAmpOptimWrapper
 from mmkd_invproj.translation import (CycleGAN, Pix2Pix, ResnetGenerator,
                                       TranslationOptimWrapperConstructor)
+from mmkd_invproj.translation.cyclegan import DISTILL_POSITIONS
 
 
 def adamw(params):
@@ -242,6 +243,10 @@ class StubPairs(nn.Module):
         if self.recording:
             self.records.append(output.detach().clone())
 
+    def calibrate(self, fn, teacher_features, input_hw):
+        self.calibrated = (self.run_student(fn).shape, self.records.pop().shape,
+                           tuple(teacher_features['teacher']['feat'].shape), input_hw)
+
     def run_student(self, fn, *args, **kwargs):
         self.recording = True
         try:
@@ -287,6 +292,36 @@ def test_cyclegan_distillation_feature_is_recorded_in_its_own_call(position, gen
         float(v) for k, v in log.items() if k.startswith('loss_') and k not in
         ('loss_G', 'loss_D', 'loss_D_A', 'loss_D_B')), rel=1e-5)
     assert not torch.equal(proj_before, model.distill_pairs.proj.weight)  # trained with G
+
+
+@pytest.mark.parametrize('position', ['cycle', 'forward'])
+def test_distillation_is_built_from_the_config_keys_and_calibrated(monkeypatch, position):
+    """`teacher` / `distill_pairs` go to the core's builders (stand-ins here); the pairs'
+    student is the generators; the dry run goes through the distilled generator."""
+    from mmkd_invproj.translation import base
+    built = {}
+
+    def build_teachers(teacher, teachers):
+        built['teacher_cfg'] = teacher
+        return nn.ModuleDict({'teacher': StubTeacher()})
+
+    def build_distill_pairs(pairs, student, teachers):
+        built['student'], built['teachers'] = student, teachers
+        return StubPairs(student, pairs[0]['student'])
+
+    monkeypatch.setattr(base, 'build_teachers', build_teachers)
+    monkeypatch.setattr(base, 'build_distill_pairs', build_distill_pairs)
+    generator = DISTILL_POSITIONS[position][0]
+    pair = dict(name='enc', student=f'{generator}.model.11', teacher='x', loss=dict())
+    model = small_cyclegan(distill_position=position, teacher=dict(model='stub'),
+                           distill_pairs=[pair], distill_input_size=(64, 48))
+    assert built['teacher_cfg'] == dict(model='stub') and built['student'] is model.generators
+    assert built['teachers'] is model.teachers
+    out, feat, teacher_feat, hw = model.distill_pairs.calibrated
+    # ngf 8: 32 channels at 1/4 resolution, one call, the teacher on a 3-channel image
+    assert out == (1, 3, 64, 48) and feat == (1, 32, 16, 12) and hw == (64, 48)
+    assert teacher_feat == (1, 1, 64, 48)
+    assert model.optim_groups()['generators'] == [model.generators, model.distill_pairs]
 
 
 def test_cyclegan_pair_outside_the_distilled_generator_fails_early():

@@ -1,4 +1,5 @@
-# Satellite-to-map (CycleGAN, Maps) <- AiT SwinV2-B COCO instance segmentation teacher; FitNets, traditional projection (student -> teacher space);
+# Satellite-to-map (CycleGAN, Maps) <- AiT SwinV2-B COCO instance segmentation teacher; FitNets,
+# traditional projection (student -> teacher space);
 # Z_s = G_B_E(G_A(x)).
 _base_ = ['../_base_/translation_kd/cyclegan_insseg.py', '../_base_/distill/fitnets_trad.py']
 

@@ -1,4 +1,5 @@
-# Satellite-to-map (CycleGAN, Maps) <- randomly initialised ViT-B/16 teacher; FitNets, traditional projection (student -> teacher space);
+# Satellite-to-map (CycleGAN, Maps) <- randomly initialised ViT-B/16 teacher; FitNets, traditional
+# projection (student -> teacher space);
 # Z_s = G_B_E(G_A(x)).
 _base_ = ['../_base_/translation_kd/cyclegan_random.py', '../_base_/distill/fitnets_trad.py']
 

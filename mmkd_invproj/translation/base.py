@@ -125,14 +125,15 @@ class BaseTranslationModel(BaseModel):
         empty without pairs). See :func:`distilled_call`."""
         return distilled_call(self.teachers, self.distill_pairs, teacher_input, fn, *args)
 
-    def calibrate_distillation(self, generator: str, in_channels: int) -> None:
+    def calibrate_distillation(self, generator: str) -> None:
         """Dry run of the distilled call ``generator`` on a zero image of
         ``distill_input_size`` so the pairs infer the projector channels (eval mode,
         no gradient, nothing kept)."""
         if self.distill_pairs is None:
             return
         h, w = self.distill_input_size
-        x = torch.zeros(1, in_channels, h, w)
+        net = unwrap(self.generators)[generator]
+        x = torch.zeros(1, getattr(net, 'in_channels', 3), h, w)
         with self._mode(self.generators, train=False):
             calibrate_pairs(self.teachers, self.distill_pairs, torch.zeros(1, 3, h, w),
                             lambda: self.generators(generator, x))

@@ -80,10 +80,7 @@ class CycleGAN(BaseTranslationModel):
         self.lambda_A, self.lambda_B, self.lambda_identity = lambda_A, lambda_B, lambda_identity
         self.distill_position = distill_position
         self.fake_A_pool, self.fake_B_pool = ImagePool(pool_size), ImagePool(pool_size)
-        distilled = DISTILL_POSITIONS[distill_position][0]
-        in_channels = (generator_b if distilled == 'G_B' else generator).get('in_channels', 3) \
-            if isinstance(generator, dict) else 3
-        self.calibrate_distillation(distilled, in_channels)
+        self.calibrate_distillation(DISTILL_POSITIONS[distill_position][0])
 
     def train_step(self, data: dict, optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """One official CycleGAN iteration (see the class docstring); returns the log

@@ -49,8 +49,7 @@ class Pix2Pix(BaseTranslationModel):
                          gan_loss=gan_loss, default_generator='G',
                          test_train_mode=test_train_mode, **kwargs)
         self.lambda_l1 = lambda_l1
-        self.calibrate_distillation('G', generator.get('in_channels', 3)
-                                    if isinstance(generator, dict) else 3)
+        self.calibrate_distillation('G')
 
     def train_step(self, data: dict, optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """One official Pix2Pix iteration (see the class docstring); returns the

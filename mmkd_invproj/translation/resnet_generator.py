@@ -76,6 +76,7 @@ class ResnetGenerator(nn.Module):
         init_gain (float): Standard deviation of the initial weights.
 
     Attributes:
+        in_channels (int): Input image channels.
         encoder_output (str): Name (in ``named_modules()``) of the last residual
             block, whose output (B, 4 ngf, H / 4, W / 4) is taken as the encoder's
             representation G_E(x): what the decoder (the two up-samplings and the
@@ -106,6 +107,7 @@ class ResnetGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, kernel_size=7, padding=0),
                    nn.Tanh()]
         self.model = nn.Sequential(*layers)
+        self.in_channels = in_channels
         init_gan_weights(self, init_gain)
 
     def forward(self, x: Tensor) -> Tensor:

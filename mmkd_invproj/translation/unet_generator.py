@@ -99,6 +99,7 @@ class UnetGenerator(nn.Module):
         init_gain (float): Standard deviation of the initial weights.
 
     Attributes:
+        in_channels (int): Input image channels.
         encoder_output (str): Name (in ``named_modules()``) of the innermost
             down-convolution, whose output is the encoder's representation
             G_E(x) (the (B, 8 ngf, H / 2^num_downs, W / 2^num_downs) bottleneck).
@@ -122,7 +123,7 @@ class UnetGenerator(nn.Module):
                                             norm=norm)
         self.model = UnetSkipConnectionBlock(out_channels, ngf, input_nc=in_channels,
                                              submodule=block, outermost=True, norm=norm)
-        self.num_downs = num_downs
+        self.in_channels, self.num_downs = in_channels, num_downs
         # outermost: model.model = [conv, level 2, ...]; level k: model.3 = level k + 1
         self.encoder_output = 'model.model.1' + '.model.3' * (num_downs - 2) + '.model.1'
         init_gan_weights(self, init_gain)
