@@ -36,7 +36,8 @@ class Pix2Pix(BaseTranslationModel):
         lambda_l1 (float): Weight of the L1 term. Defaults to 100.
         test_train_mode (bool): Predict in training mode (dropout and batch
             statistics), as the official ``test.py`` without ``--eval`` and MMagic's
-            Pix2Pix. Defaults to True.
+            Pix2Pix (the batch norms' running statistics, which this mode never
+            uses, are updated by the evaluation batches too). Defaults to True.
         **kwargs: :class:`BaseTranslationModel` arguments (``data_preprocessor``,
             ``teacher``, ``teachers``, ``distill_pairs`` with student modules named
             ``'G.<module>'``, ``distill_input_size``).
