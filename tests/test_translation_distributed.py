@@ -4,12 +4,18 @@ identical although each rank trains on other images."""
 import json
 import os
 import os.path as osp
+import socket
 import subprocess
 
 import pytest
 
 from .conftest import REPO
-from .test_distributed import free_port
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize('model', ['pix2pix', 'cyclegan'])
