@@ -4,7 +4,8 @@
 Importing the package registers its modules in MMSegmentation's registries
 (``CrossTaskDistiller``, ``InvertedProjector``, ``TraditionalProjector``,
 ``FitNetsLoss``, ``ScaleInvariantLogLoss``, the depth decoders, the teacher
-builders, ``AtomicCheckpointRunner``) and allowlists MMEngine's checkpoint types
+builders, ``AtomicCheckpointRunner``, and the image-translation students ``Pix2Pix``
+and ``CycleGAN`` with their networks, data, metrics and hooks) and allowlists MMEngine's checkpoint types
 for ``torch.load(weights_only=True)`` so ``--resume`` works under torch >= 2.6.
 """
 from .utils.checkpoint_compat import register_mmengine_safe_globals
