@@ -17,7 +17,8 @@ scope, so every lookup in it falls through to MMSeg and then MMEngine.
 """
 from mmengine.registry import RUNNERS  # root registry: tools/train.py builds from it
 from mmengine.registry import Registry
-from mmseg.registry import HOOKS, MODELS, VISUALIZERS
+from mmseg.registry import (DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
+                            TRANSFORMS, VISUALIZERS)
 from mmseg.registry import registry as _mmseg_registry
 
 #: the registry scope (and config package prefix) of this package
@@ -40,4 +41,5 @@ def _scope_children() -> dict:
 #: {registry name: the ``mmkd_invproj`` child of MMSeg's registry of that name}
 SCOPE_REGISTRIES = _scope_children()
 
-__all__ = ['MODELS', 'HOOKS', 'RUNNERS', 'VISUALIZERS', 'SCOPE', 'SCOPE_REGISTRIES']
+__all__ = ['MODELS', 'HOOKS', 'RUNNERS', 'VISUALIZERS', 'DATASETS', 'TRANSFORMS', 'METRICS',
+           'OPTIM_WRAPPER_CONSTRUCTORS', 'SCOPE', 'SCOPE_REGISTRIES']
