@@ -4,14 +4,18 @@
 Importing the package registers its modules in MMSegmentation's registries
 (``CrossTaskDistiller``, ``InvertedProjector``, ``TraditionalProjector``,
 ``FitNetsLoss``, ``ScaleInvariantLogLoss``, the depth decoders, the teacher
-builders, ``AtomicCheckpointRunner``) and allowlists MMEngine's checkpoint types
-for ``torch.load(weights_only=True)`` so ``--resume`` works under torch >= 2.6.
+builders, ``AtomicCheckpointRunner``), replaces MMSeg's ``DepthMetric`` by a subclass
+that fixes a known failure of MMSeg 1.2.2
+(:mod:`mmkd_invproj.evaluation`) and allowlists
+MMEngine's checkpoint types for ``torch.load(weights_only=True)`` so ``--resume``
+works under torch >= 2.6.
 """
 from .utils.checkpoint_compat import register_mmengine_safe_globals
 
 register_mmengine_safe_globals()
 
-from . import distillers, engine, hooks, losses, projectors, students, teachers  # noqa: E402,F401
+from . import (distillers, engine, evaluation, hooks,  # noqa: E402,F401
+               losses, projectors, students, teachers)
 from .distillers import CrossTaskDistiller  # noqa: E402
 from .losses import FitNetsLoss, ScaleInvariantLogLoss  # noqa: E402
 from .projectors import InvertedProjector, TraditionalProjector  # noqa: E402
