@@ -4,9 +4,9 @@
 Importing the package registers its modules in MMSegmentation's registries
 (``CrossTaskDistiller``, ``InvertedProjector``, ``TraditionalProjector``,
 ``FitNetsLoss``, ``ScaleInvariantLogLoss``, the depth decoders, the teacher
-builders, ``AtomicCheckpointRunner``), replaces MMSeg's ``DepthMetric`` by a subclass
-that fixes a known failure of MMSeg 1.2.2
-(:mod:`mmkd_invproj.evaluation`) and allowlists
+builders, ``AtomicCheckpointRunner``), replaces MMSeg's ``DepthMetric`` and
+loading transforms by subclasses that fix known failures of MMSeg 1.2.2 / MMCV 2.1
+(:mod:`mmkd_invproj.evaluation`, :mod:`mmkd_invproj.datasets`) and allowlists
 MMEngine's checkpoint types for ``torch.load(weights_only=True)`` so ``--resume``
 works under torch >= 2.6.
 """
@@ -14,7 +14,7 @@ from .utils.checkpoint_compat import register_mmengine_safe_globals
 
 register_mmengine_safe_globals()
 
-from . import (distillers, engine, evaluation, hooks,  # noqa: E402,F401
+from . import (datasets, distillers, engine, evaluation, hooks,  # noqa: E402,F401
                losses, projectors, students, teachers)
 from .distillers import CrossTaskDistiller  # noqa: E402
 from .losses import FitNetsLoss, ScaleInvariantLogLoss  # noqa: E402
