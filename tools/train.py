@@ -20,7 +20,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_invproj  # noqa: F401  (registers modules, fixes weights-only resume)
-from mmkd_invproj.engine import amp_optim_wrapper_type
+from mmkd_invproj.engine import amp_optim_wrapper_type, register_reliability_hooks
 from mmkd_invproj.utils.launch import setup_cpu_distributed
 
 
@@ -85,6 +85,9 @@ def main():
         setup_cpu_distributed(cfg)  # gloo + device_ids=None when there is no GPU
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    # stop at the first NaN/inf loss term; check the pipeline loads what the loss reads
+    # (AtomicCheckpointRunner has them already; a user's own runtime gets them here)
+    register_reliability_hooks(runner)
     runner.train()
 
 

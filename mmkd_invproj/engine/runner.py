@@ -7,6 +7,7 @@ from mmengine.dist import master_only
 from mmengine.runner import Runner
 
 from ..registry import RUNNERS
+from .reliability import register_reliability_hooks
 
 
 @RUNNERS.register_module()
@@ -20,9 +21,17 @@ class AtomicCheckpointRunner(Runner):
     either the previous complete file or the new complete file. Remote backends
     (``out_dir`` not a local directory) fall back to MMEngine's own behaviour.
 
+    It also registers :class:`~mmkd_invproj.hooks.FiniteLossHook` (stop at the first
+    NaN/inf loss term) and :class:`~mmkd_invproj.hooks.TrainAnnotationCheckHook` (the
+    training pipeline loads what the loss reads) unless the config has them.
+
     Select it with ``runner_type = 'AtomicCheckpointRunner'`` in a config (the base
     runtime of this package does).
     """
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        super().register_hooks(default_hooks, custom_hooks)
+        register_reliability_hooks(self)
 
     @master_only  # as in MMEngine: only rank 0 writes
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
