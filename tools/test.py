@@ -18,7 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmkd_invproj  # noqa: F401
-from mmkd_invproj.utils.launch import setup_cpu_distributed
+from mmkd_invproj.utils.launch import setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -56,6 +56,7 @@ def main():
         setup_cpu_distributed(cfg)  # gloo + device_ids=None when there is no GPU
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()
+    teardown_distributed()  # reached only when testing finished on this rank
 
 
 if __name__ == '__main__':

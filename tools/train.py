@@ -21,7 +21,7 @@ from mmengine.runner import Runner
 
 import mmkd_invproj  # noqa: F401  (registers modules, fixes weights-only resume)
 from mmkd_invproj.engine import amp_optim_wrapper_type, register_reliability_hooks
-from mmkd_invproj.utils.launch import setup_cpu_distributed
+from mmkd_invproj.utils.launch import setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -89,6 +89,7 @@ def main():
     # (AtomicCheckpointRunner has them already; a user's own runtime gets them here)
     register_reliability_hooks(runner)
     runner.train()
+    teardown_distributed()  # reached only when training finished on this rank
 
 
 if __name__ == '__main__':
