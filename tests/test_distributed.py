@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import socket
 import subprocess
+import sys
 
 from .conftest import REPO
 
@@ -20,7 +21,9 @@ def test_two_process_gloo_training(tmp_path, shared_dir):
     cmd = ['bash', 'tools/dist_train.sh', 'tests/configs/demo_rank_probe.py', '2',
            '--work-dir', str(tmp_path)]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    # exit 0 from torchrun: every rank finished and none aborted at teardown
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert 'terminate called' not in proc.stderr
     reports = [json.load(open(osp.join(tmp_path, f'rank{r}.json'))) for r in (0, 1)]
     for r, rep in enumerate(reports):
         assert rep['rank'] == r and rep['world_size'] == 2 and rep['backend'] == 'gloo'
@@ -31,3 +34,17 @@ def test_two_process_gloo_training(tmp_path, shared_dir):
     # ... and the synchronised gradients keep the two replicas identical
     assert reports[0]['checksum'] == reports[1]['checksum']
     assert osp.isfile(osp.join(tmp_path, 'epoch_2.pth'))
+
+
+def test_teardown_leaves_no_gloo_worker_to_abort_the_exit():
+    """tests/teardown_probe.py forces the teardown race of a finished job the bad way
+    (without ``teardown_distributed()`` most runs abort with SIGABRT, ``terminate
+    called without an active exception``); with it, every rank exits 0."""
+    for _ in range(3):
+        env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+               f'--master_port={free_port()}', 'tests/teardown_probe.py']
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+        assert 'terminate called' not in proc.stderr

@@ -241,13 +241,36 @@ def test_depth_head_loss_names_the_missing_transform():
         'LoadImageFromFile to train_dataloader.dataset.pipeline.')
 
 
-def test_reliability_hooks_are_registered_once(tmp_path, shared_dir):
-    from mmkd_invproj.hooks import FiniteLossHook, TrainAnnotationCheckHook
-    cfg = _short_cfg(tmp_path)
+@pytest.fixture(scope='module')
+def demo_runner(tmp_path_factory, shared_dir):
+    init_default_scope('mmseg')
+    cfg = _short_cfg(tmp_path_factory.mktemp('runner'))
     cfg.custom_hooks = [dict(type='FiniteLossHook')]  # already there: not added twice
-    runner = RUNNERS.build(cfg)
-    kinds = [type(h) for h in runner.hooks]
+    return RUNNERS.build(cfg)
+
+
+def test_reliability_hooks_are_registered_once(demo_runner):
+    from mmkd_invproj.hooks import FiniteLossHook, TrainAnnotationCheckHook
+    kinds = [type(h) for h in demo_runner.hooks]
     assert kinds.count(FiniteLossHook) == 1 and kinds.count(TrainAnnotationCheckHook) == 1
+
+
+def test_checkpoint_write_is_atomic(demo_runner, tmp_path, monkeypatch):
+    """A job killed half-way through a checkpoint write leaves the previous file."""
+    import mmengine.runner.runner as mmengine_runner
+    kw = dict(save_optimizer=False, save_param_scheduler=False)
+    demo_runner.save_checkpoint(str(tmp_path), 'epoch_1.pth', **kw)
+    good = (tmp_path / 'epoch_1.pth').read_bytes()
+
+    def killed_mid_write(checkpoint, filepath, **_):
+        with open(filepath, 'wb') as f:
+            f.write(good[:len(good) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mmengine_runner, 'save_checkpoint', killed_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        demo_runner.save_checkpoint(str(tmp_path), 'epoch_1.pth', **kw)
+    assert (tmp_path / 'epoch_1.pth').read_bytes() == good
 
 
 # -- 5: a non-finite loss stops training --------------------------------------------------
