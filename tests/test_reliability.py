@@ -255,6 +255,19 @@ def test_reliability_hooks_are_registered_once(demo_runner):
     assert kinds.count(FiniteLossHook) == 1 and kinds.count(TrainAnnotationCheckHook) == 1
 
 
+def test_annotation_check_leaves_the_random_streams_as_they_were(demo_runner):
+    """The check draws a sample through random transforms; training must not notice."""
+    import random
+
+    from mmkd_invproj.utils.annotations import check_train_annotations
+    dataset = demo_runner.train_dataloader.dataset  # (building the loader draws numbers)
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    check_train_annotations(demo_runner.model, dataset)
+    after = random.random(), np.random.rand(), torch.rand(1).item()
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    assert after == (random.random(), np.random.rand(), torch.rand(1).item())
+
+
 def test_checkpoint_write_is_atomic(demo_runner, tmp_path, monkeypatch):
     """A job killed half-way through a checkpoint write leaves the previous file."""
     import mmengine.runner.runner as mmengine_runner

@@ -1,7 +1,11 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """Which ground truth an MMSeg student's loss reads, and which transform loads it."""
-from typing import Optional, Tuple
+import random
+from contextlib import contextmanager
+from typing import Iterator, Optional, Tuple
 
+import numpy as np
+import torch
 import torch.nn as nn
 
 __all__ = ['required_annotation', 'missing_annotation_message', 'check_train_annotations']
@@ -52,8 +56,24 @@ def _pipeline_text(dataset) -> Optional[str]:
     return ' -> '.join(type(t).__name__ for t in transforms)
 
 
+@contextmanager
+def _rng_untouched() -> Iterator[None]:
+    """Restore Python's, NumPy's and torch's (CPU) random state on exit, so that a
+    sample drawn through random transforms leaves the run's random stream as it was."""
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+
+
 def check_train_annotations(model: nn.Module, dataset) -> None:
     """Run the training pipeline on ``dataset[0]`` and check the field the loss reads.
+
+    The random state (Python, NumPy, torch CPU) is restored afterwards, so the
+    training that follows draws exactly what it would have drawn without the check.
 
     Args:
         model (nn.Module): The model being trained (see :func:`required_annotation`).
@@ -70,7 +90,8 @@ def check_train_annotations(model: nn.Module, dataset) -> None:
         return
     field, transform = need
     reader = f"{type(_unwrap(model)).__name__}'s loss"
-    sample = dataset[0]
+    with _rng_untouched():
+        sample = dataset[0]
     data_samples = sample.get('data_samples') if isinstance(sample, dict) else None
     if data_samples is None:
         raise ValueError(f'the training pipeline yields no `data_samples`: end '
