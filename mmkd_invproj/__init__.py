@@ -4,16 +4,19 @@
 Importing the package registers its modules in MMSegmentation's registries
 (``CrossTaskDistiller``, ``FrozenTeacher``, the projectors, losses, depth decoders,
 teacher builders, ``AtomicCheckpointRunner``, the image-translation students
-``Pix2Pix`` and ``CycleGAN`` with their networks, data, metrics and hooks) and lets MMEngine load this package's
-configs by name (``_base_ = ['mmkd_invproj::depth/mbv2_cls_teacher_inv.py']``). It
-leaves torch's unpickling allowlist alone (see ``AtomicCheckpointRunner``).
+``Pix2Pix`` and ``CycleGAN`` with their networks, data, metrics and hooks), replaces
+MMSeg's ``DepthMetric`` and loading transforms by subclasses that fix known failures
+of MMSeg 1.2.2 / MMCV 2.1 (:mod:`mmkd_invproj.evaluation`, :mod:`mmkd_invproj.datasets`)
+and lets MMEngine load this package's configs by name
+(``_base_ = ['mmkd_invproj::depth/mbv2_cls_teacher_inv.py']``). It leaves torch's
+unpickling allowlist alone (see ``AtomicCheckpointRunner``).
 """
 from .utils.config_package import register_config_package
 
 register_config_package()  # `_base_ = ['mmkd_invproj::depth/...']` in any config
 
-from . import (distillers, engine, hooks, losses, projectors, students, teachers,  # noqa: E402,F401
-               translation, visualization)
+from . import (datasets, distillers, engine, evaluation, hooks, losses,  # noqa: E402,F401
+               projectors, students, teachers, translation, visualization)
 from .distillers import CrossTaskDistiller, DistillPairs  # noqa: E402
 from .losses import FitNetsLoss, ScaleInvariantLogLoss  # noqa: E402
 from .projectors import InvertedProjector, TraditionalProjector  # noqa: E402

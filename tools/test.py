@@ -31,7 +31,7 @@ from mmkd_invproj.apis.checkpoint import load_weights
 from mmkd_invproj.hooks import enable_test_drawing
 from mmkd_invproj.utils.config_check import check_run_config
 from mmkd_invproj.utils.depth_io import configure_prediction_output
-from mmkd_invproj.utils.launch import setup_cpu_distributed
+from mmkd_invproj.utils.launch import setup_cpu_distributed, teardown_distributed
 from mmkd_invproj.utils.sample_data import apply_sample_data
 
 
@@ -85,6 +85,7 @@ def main():
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     load_weights(model, args.checkpoint)
     runner.test()
+    teardown_distributed()  # reached only when testing finished on this rank
 
 
 if __name__ == '__main__':

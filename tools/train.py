@@ -25,9 +25,9 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 
 import mmkd_invproj  # noqa: F401  (registers modules, fixes weights-only resume)
-from mmkd_invproj.engine import amp_optim_wrapper_type
+from mmkd_invproj.engine import amp_optim_wrapper_type, register_reliability_hooks
 from mmkd_invproj.utils.config_check import check_run_config
-from mmkd_invproj.utils.launch import setup_cpu_distributed
+from mmkd_invproj.utils.launch import setup_cpu_distributed, teardown_distributed
 from mmkd_invproj.utils.sample_data import apply_sample_data
 
 
@@ -106,7 +106,11 @@ def main():
     # that keep MMSeg's own runtime (the README's user-config recipe)
     cfg.setdefault('runner_type', 'AtomicCheckpointRunner')
     runner = RUNNERS.build(cfg)
+    # stop at the first NaN/inf loss term; check the pipeline loads what the loss reads
+    # (AtomicCheckpointRunner registers them itself; a custom runner gets them here)
+    register_reliability_hooks(runner)
     runner.train()
+    teardown_distributed()  # reached only when training finished on this rank
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 
 from ..registry import RUNNERS
 from ..utils.checkpoint_compat import mmengine_checkpoint_globals
+from .reliability import register_reliability_hooks
 
 
 @RUNNERS.register_module()
@@ -24,9 +25,16 @@ class AtomicCheckpointRunner(Runner):
       :func:`~mmkd_invproj.utils.checkpoint_compat.mmengine_checkpoint_globals`,
       which admits exactly MMEngine's checkpoint types for that call.
 
+    It also registers :class:`~mmkd_invproj.hooks.FiniteLossHook` (stop at the first
+    NaN/inf loss term) and :class:`~mmkd_invproj.hooks.TrainAnnotationCheckHook` (the
+    training pipeline loads what the loss reads) unless the config has them.
     ``tools/train.py`` and ``tools/test.py`` use it for any config that sets no
     ``runner_type``.
     """
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        super().register_hooks(default_hooks, custom_hooks)
+        register_reliability_hooks(self)
 
     @master_only  # as in MMEngine: only rank 0 writes
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:

@@ -30,6 +30,7 @@ from torch import Tensor
 # Registers ``ScaleInvariantLogLoss``, the head's default ``loss_decode``.
 from ..losses.silog import ScaleInvariantLogLoss  # noqa: F401
 from ..registry import MODELS
+from ..utils.annotations import missing_annotation_message
 
 __all__ = ['DEPTH_DECODERS', 'SkipDecoderDepthHead']
 
@@ -265,7 +266,14 @@ class SkipDecoderDepthHead(BaseDecodeHead):
 
         Returns:
             Tensor: (B, 1, H, W) depth in metres.
+
+        Raises:
+            ValueError: when a sample has no ``gt_depth_map`` (the training pipeline
+                lacks ``LoadDepthAnnotation``); the message names the transform.
         """
+        if any('gt_depth_map' not in data_sample for data_sample in batch_data_samples):
+            raise ValueError(missing_annotation_message(
+                'gt_depth_map', 'LoadDepthAnnotation', f"{type(self).__name__}'s loss"))
         gt_depth_maps = [data_sample.gt_depth_map.data for data_sample in batch_data_samples]
         return torch.stack(gt_depth_maps, dim=0)
 

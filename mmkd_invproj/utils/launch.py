@@ -1,11 +1,14 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
-"""Distributed launch on machines without a GPU (gloo), for tools/train.py and test.py."""
+"""Distributed launch and teardown for tools/train.py and tools/test.py."""
 import os
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
+
+# the last barrier of teardown_distributed(), kept alive until the interpreter exits
+_FINISHED_WORK: list = []
 
 
 def setup_cpu_distributed(cfg: Config) -> bool:
@@ -45,4 +48,42 @@ def setup_cpu_distributed(cfg: Config) -> bool:
                                 world_size=int(os.environ['WORLD_SIZE']))
     print_log(f'no GPU: rank {dist.get_rank()}/{dist.get_world_size()} uses the gloo backend',
               logger='current')
+    return True
+
+
+def teardown_distributed() -> bool:
+    """End a *successful* distributed run so that no rank aborts at interpreter exit.
+
+    The gloo backend runs collectives on its own C++ worker threads. A collective
+    whose tensors were created in Python (MMEngine gathers validation results with
+    ``all_gather_object`` / ``broadcast_object_list``) holds the last reference to
+    those tensors once Python has moved on, and the worker that drops the finished
+    work must take the GIL to free them. When the main thread has already reached
+    interpreter finalization, that GIL request ends the worker thread inside a
+    ``noexcept`` destructor: ``terminate called without an active exception``
+    (SIGABRT) on a rank whose job had finished, and torchrun reports FAILED (the
+    cause described in pytorch/pytorch#179291 and pytorch/pytorch#190489; a core dump
+    of our runs shows ``~AsyncAllgatherWork`` on ``ProcessGroupGloo::runLoop``).
+    ``destroy_process_group()`` alone does not prevent it: it neither waits for the
+    workers nor, with DDP holding the group, joins them.
+
+    Here every rank enqueues a barrier and keeps its work handle until the process
+    ends. Enqueueing takes the backend's work lock with the GIL released, so a
+    worker still freeing an earlier collective finishes first; a collective that is
+    still in flight is held by the barrier, hence by this handle, and is freed by
+    this thread, not by a worker. Then the process group is destroyed, as PyTorch
+    asks of every run (pytorch/pytorch#122358).
+
+    Call it only after the job completed on this rank: after an exception the other
+    ranks may never reach the barrier (as in pytorch/torchtitan#1342).
+
+    Returns:
+        bool: True when a process group was torn down, False when there was none.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    work = dist.barrier(async_op=True)
+    work.wait()
+    _FINISHED_WORK.append(work)  # released at interpreter exit, by the main thread
+    dist.destroy_process_group()
     return True
