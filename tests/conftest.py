@@ -15,3 +15,16 @@ def shared_dir():
         raise FileNotFoundError(f'the real sample data is expected at {SHARED} (the shared/ '
                                 'folder beside the checkout); set MMKD_SHARED to its path')
     return SHARED
+
+
+def run_tool(script, *args, timeout=600):
+    """Run ``tools/<script>`` as a user does, on this checkout's package, one thread.
+
+    Returns:
+        subprocess.CompletedProcess: with ``stdout`` and ``stderr`` as text.
+    """
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, osp.join(REPO, 'tools', script), *map(str, args)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
