@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .timing import MiB, machine_description, measure_memory, quantiles, time_interleaved
+from .timing import machine_description, measure_memory, quantiles, time_interleaved
 
 PHASES = ('a', 'b', 'c', 'd', 'e')
 PHASE_NAMES = {
@@ -348,7 +348,8 @@ def run_benchmark(cfg, batch: int = 2, input_size: Tuple[int, int] = (224, 288),
         cfg: A config from :func:`load_config`.
         batch (int): Images per step.
         input_size (tuple[int, int]): (H, W) of the images in pixels.
-        warmup (int): Rounds discarded. iters (int): Rounds timed.
+        warmup (int): Rounds discarded.
+        iters (int): Rounds timed.
         spectral_rank, spectral_module, spectral_source: The pair of phase (e)
             (:func:`spectral_pair`).
         amp (bool): Steps under the AMP optimizer wrapper's autocast.

@@ -19,7 +19,7 @@ the identity needs ``-`` (the norm of R is the same). For a traditional projecto
 constant of the frozen teacher with no gradient.
 """
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor

@@ -1,6 +1,6 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """The learned linear projection P shared by both projection directions."""
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import torch.nn as nn
 from torch import Tensor

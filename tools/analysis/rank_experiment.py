@@ -16,7 +16,10 @@ import json
 import os.path as osp
 import warnings
 
-warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+# library messages that repeat for each of the five runs and ask nothing of the user
+for message in ('pkg_resources is deprecated', '``build_loss`` would be deprecated',
+                'The draw is False', '.*instance named of visualizer has been created'):
+    warnings.filterwarnings('ignore', message=message, category=UserWarning)
 
 from mmkd_invproj.analysis import (CASES, plot_spectrum, run_rank_experiment,  # noqa: E402
                                    summary_table)
