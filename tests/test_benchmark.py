@@ -117,7 +117,8 @@ def test_a_tiny_run_reports_the_phases_memory_and_extra_work(shared_dir):
                                               ('overhead', 'early_exit', 'spectral')]
     assert '1 real frames resized to 64x64' in res['info']['batch']
     assert 'bench_spectral: decode_head.conv_in->None SpectralLoss' in res['info']['pairs']
-    assert "watches ['features.18']" in res['info']['teacher']
+    assert res['info']['teachers'] == \
+        "teacher: MobileNetV2 (torch.float32), watches ['features.18']"
     assert set(res['memory']) == {'a', 'd'} and res['memory']['d']['static'] > \
         res['memory']['a']['static'] > 0  # (d) holds the teacher and projector too
     assert {k: len(v) for k, v in res['extra'].items()} == dict(pairs_d=2, spectral_e=2)

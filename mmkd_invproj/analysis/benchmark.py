@@ -376,15 +376,14 @@ def run_benchmark(cfg, batch: int = 2, input_size: Tuple[int, int] = (224, 288),
                 for k, m in models.items()}
     inputs, samples, source = make_batch(models['distill'], batch, tuple(input_size),
                                          image_dirs)
+    phases = make_phases(models, wrappers, inputs, samples, amp)
     say(f'timing phases (a)-(e): {warmup} warm-up + {iters} timed rounds')
-    measured = time_interleaved(make_phases(models, wrappers, inputs, samples, amp), warmup,
-                                iters, clock, dev, say)
+    measured = time_interleaved(phases, warmup, iters, clock, dev, say)
     times = {k: list(m.times) for k, m in measured.items()}
     medians = {k: m.median for k, m in measured.items()}
     memory = {}
     if measure_mem:
         say('measuring the peak memory of (a) and (d)')
-        phases = make_phases(models, wrappers, inputs, samples, amp)
         memory['a'] = measure_memory(phases['a'], models['student'], wrappers['student'], dev)
         memory['d'] = measure_memory(phases['d'], models['distill'], wrappers['distill'], dev)
     extra, extra_ratios = {}, {}
@@ -400,7 +399,7 @@ def run_benchmark(cfg, batch: int = 2, input_size: Tuple[int, int] = (224, 288),
         machine=machine_description(dev),
         device=str(dev),
         batch=f'{batch} x {tuple(inputs.shape[1:])} ({source}); synthetic depth targets',
-        teacher='; '.join(
+        teachers='; '.join(
             f'{name}: {type(t.network).__name__} ({next(t.network.parameters()).dtype}), '
             f'watches {t.watched}' for name, t in distill.teachers.items()),
         pairs=', '.join(f'{p.name}: {p.student}->{p.teacher} {p.loss_cfg["type"]}'
