@@ -29,3 +29,16 @@ def demo_run(tmp_path_factory, shared_dir):
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return work_dir
+
+
+def run_tool(script, *args, timeout=600):
+    """Run ``tools/<script>`` as a user does, on this checkout's package, one thread.
+
+    Returns:
+        subprocess.CompletedProcess: with ``stdout`` and ``stderr`` as text.
+    """
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, osp.join(REPO, 'tools', script), *map(str, args)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)

@@ -1,29 +1,27 @@
-"""tools/analysis/collect_results.py on synthetic work directories with known numbers.
+"""The results tables (mmkd_invproj.analysis.results, tools/analysis/collect_results.py)
+on synthetic work directories with known numbers.
 
 The runs are laid out as MMEngine writes them (``<work_dir>/<timestamp>/vis_data/
 scalars.json`` with training and validation lines, the config dumped beside it); the
 stored configs are real dumps of the repository's configs. Expected improvements are
 computed by hand: positive = inverted better, for lower-is-better metrics too.
 """
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from .conftest import REPO
+from mmkd_invproj.analysis import results
 
-TOOL = osp.join(REPO, 'tools', 'analysis', 'collect_results.py')
+from .conftest import REPO, run_tool
+
 DEPTH_KEYS = ('d1', 'd2', 'd3', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log')
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('collect_results', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return results
 
 
 @pytest.fixture(scope='module')
@@ -99,10 +97,12 @@ def depth_runs(tmp_path, dumped_configs):
     return dirs, extra
 
 
-def test_depth_table_markdown(tool, depth_runs, capsys):
+def test_depth_table_markdown(tool, depth_runs):
     dirs, baseline = depth_runs
-    assert tool.main(dirs + ['--baseline', baseline]) == 0
-    assert capsys.readouterr().out == EXPECTED_DEPTH
+    assert tool.collect(dirs, [baseline]) == EXPECTED_DEPTH
+    proc = run_tool('analysis/collect_results.py', *dirs, '--baseline', baseline)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout == EXPECTED_DEPTH
 
 
 def test_classification_from_stored_config_and_name(tool, depth_runs, dumped_configs):
@@ -145,11 +145,14 @@ def test_segmentation_table(tool, tmp_path):
         '|  | *Improvement* | 2.50% | -2.00% | 1.00% |\n')
 
 
-def test_errors_are_explained(tool, tmp_path, capsys):
+def test_errors_are_explained(tool, tmp_path):
     empty = tmp_path / 'nothing_fitnets_inv'
     empty.mkdir()
-    assert tool.main([str(empty)]) == 1
-    assert 'no <timestamp>/vis_data/scalars.json' in capsys.readouterr().err
+    with pytest.raises(tool.ResultsError, match='no <timestamp>/vis_data/scalars.json'):
+        tool.collect([str(empty)])
+    proc = run_tool('analysis/collect_results.py', empty)
+    assert proc.returncode == 1
+    assert 'error: ' in proc.stderr and 'no <timestamp>/vis_data/scalars.json' in proc.stderr
     d = make_run(tmp_path, 'a_fitnets_inv', [depth(.8, .9, .95, .2, .1, .5, .25)])
     s = make_run(tmp_path, 'b_fitnets_trad', [dict(aAcc=80.0, mIoU=40.0, mAcc=50.0, step=1)])
     with pytest.raises(tool.ResultsError, match=r"the runs mix tasks \['depth', 'seg'\]"):

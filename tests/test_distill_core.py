@@ -182,3 +182,30 @@ def test_checkpoints_of_the_earlier_layout_still_load():
     fresh.load_state_dict(legacy, strict=True)
     w = fresh.pairs.projectors['enc'].proj.weight
     assert torch.equal(w, model.pairs.projectors['enc'].proj.weight + 1)
+
+
+def test_pairs_compare_given_student_maps_as_forward_does():
+    """student_maps() + compare() is forward(); compare() computes the named pairs
+    only, on any maps (the benchmark times it on detached copies)."""
+    spectral = dict(name='spec', student='decode_head.conv_in', student_source='input',
+                    loss=dict(type='SpectralLoss', rank=2))
+    model, inputs, samples = demo_model(distill_pairs=[
+        dict(name='enc', student='backbone', student_index=-1, teacher='features.18',
+             projector=dict(type='InvertedProjector'), loss=dict(type='FitNetsLoss')),
+        spectral])
+    model.train()
+    _, outputs = model.pair_outputs(inputs, samples)
+    features = model.teacher_features(inputs)
+    model.pairs.run_student(model.student.loss, inputs, samples)
+    maps = model.pairs.student_maps(inputs.shape[-2:])
+    with pytest.raises(RuntimeError, match='never fired'):  # the recording was released
+        model.pairs.student_maps(inputs.shape[-2:])
+    assert [tuple(m.shape) for m in maps.values()] == [(2, 160, 7, 9)] * 2  # stride 32
+    again = model.pairs.compare(maps, features)
+    for name in ('enc', 'spec'):
+        assert torch.allclose(again[name].loss, outputs[name].loss, rtol=1e-6), name
+    leaf = maps['spec'].detach().requires_grad_()
+    only = model.pairs.compare({'spec': leaf}, features)
+    assert list(only) == ['spec'] and only['spec'].pred is None
+    only['spec'].loss.backward()
+    assert leaf.grad is not None and leaf.grad.abs().sum() > 0

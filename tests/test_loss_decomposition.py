@@ -1,24 +1,18 @@
 """Supplementary eq. 16-18: knowledge transfer + student regularisation
-(tools/analysis/loss_decomposition.py), against NumPy."""
-import importlib.util
+(mmkd_invproj.analysis.decomposition), against NumPy."""
 import os.path as osp
 
 import numpy as np
 import pytest
 import torch
 
+from mmkd_invproj.analysis import decomposition as ld
 from mmkd_invproj.losses.fitnets import FitNetsLoss
-from mmkd_invproj.losses.spectral import SpectralLoss
+from mmkd_invproj.losses.spectral import SpectralLoss, features_to_rows
 
-from .conftest import REPO
+from .conftest import REPO, run_tool
 
-TOOL = osp.join(REPO, 'tools', 'analysis', 'loss_decomposition.py')
 DEMO = osp.join(REPO, 'configs', 'depth', 'mbv2_cls_teacher_inv_demo.py')
-
-
-_spec = importlib.util.spec_from_file_location('loss_decomposition', TOOL)
-ld = importlib.util.module_from_spec(_spec)  # the tool, imported from its file
-_spec.loader.exec_module(ld)
 
 
 def features(b=60, d_t=24, d_s=16, r_p=3, seed=0):
@@ -131,7 +125,7 @@ def test_bad_shapes():
 
 def test_loss_scale_is_that_of_fitnets():
     pred, target = torch.randn(2, 5, 3, 4), torch.randn(2, 5, 3, 4)
-    scale = ld.loss_scale(FitNetsLoss(loss_weight=2.5), ld.features_to_rows(pred))
+    scale = ld.loss_scale(FitNetsLoss(loss_weight=2.5), features_to_rows(pred))
     assert scale == 2.5 / pred.numel()
     sq = float(((pred - target) ** 2).sum())
     assert float(FitNetsLoss(loss_weight=2.5)(pred, target)) == pytest.approx(scale * sq,
@@ -139,7 +133,7 @@ def test_loss_scale_is_that_of_fitnets():
     assert ld.loss_scale(SpectralLoss(), pred) is None
 
 
-def test_tool_on_a_real_batch_matches_the_logged_loss(tmp_path, shared_dir, capsys):
+def test_a_real_batch_matches_the_logged_loss(tmp_path, shared_dir):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
@@ -149,7 +143,11 @@ def test_tool_on_a_real_batch_matches_the_logged_loss(tmp_path, shared_dir, caps
     model = MODELS.build(Config.fromfile(DEMO).model)
     ckpt = str(tmp_path / 'distiller.pth')
     torch.save({'state_dict': model.state_dict()}, ckpt)
-    results = ld.main([DEMO, ckpt, '--split', 'train'])
+    loaded, batch = ld.load_distiller_batch(DEMO, ckpt, 'train')
+    assert not loaded.training
+    for (name, p), q in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(p, q), name  # loaded strictly, every tensor
+    results = ld.decompose_batch(loaded, batch)
     assert [r['name'] for r in results] == ['enc']
     res = results[0]
     assert res['projector'] == 'InvertedProjector' and res['side'] == 'teacher'
@@ -160,10 +158,15 @@ def test_tool_on_a_real_batch_matches_the_logged_loss(tmp_path, shared_dir, caps
     assert res['full_sq'] == pytest.approx(
         res['transfer_sq'] + res['regularisation_sq'] + res['cross'], rel=1e-9)
     assert 1 <= res['rank'] <= 160 and res['rank_P'] <= 160
-    printed = capsys.readouterr().out
-    assert 'knowledge transfer ||K||^2' in printed
-    assert 'student regularisation ||R||^2' in printed
-    assert f'{res["logged"]:.6g}' in printed
+    text = ld.format_result(res)
+    assert 'knowledge transfer ||K||^2' in text
+    assert 'student regularisation ||R||^2' in text
+    assert f'{res["logged"]:.6g}' in text
+    # the command line prints the same lines for the same batch
+    proc = run_tool('analysis/loss_decomposition.py', DEMO, ckpt, '--split', 'train')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines()[0] == f'{ckpt}: train batch 0 (2 images)'
+    assert text in proc.stdout
 
 
 def test_format_names_the_teacher_tail_for_a_traditional_projector():

@@ -1,5 +1,4 @@
-"""ProjectorSpectrumHook (Figure 4 spectra) and its plotting tool."""
-import importlib.util
+"""ProjectorSpectrumHook (Figure 4 spectra), the spectrum analysis and its plot."""
 import json
 import os.path as osp
 from types import SimpleNamespace
@@ -10,23 +9,15 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
+from mmkd_invproj.analysis import spectrum as sp
+from mmkd_invproj.analysis import numerical_rank, projector_singular_values
 from mmkd_invproj.hooks import projector_spectrum as spectrum_module
-from mmkd_invproj.hooks.projector_spectrum import (ProjectorSpectrumHook, numerical_rank,
-                                                   projector_singular_values)
+from mmkd_invproj.hooks.projector_spectrum import ProjectorSpectrumHook
 from mmkd_invproj.distillers import DistillPairs
 from mmkd_invproj.projectors import InvertedProjector, TraditionalProjector
 from mmkd_invproj.registry import HOOKS
 
-from .conftest import REPO
-
-PLOT_TOOL = osp.join(REPO, 'tools', 'analysis', 'plot_projector_spectrum.py')
-
-
-def load_plot_tool():
-    spec = importlib.util.spec_from_file_location('plot_projector_spectrum', PLOT_TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .conftest import run_tool
 
 
 def matrix_with_singular_values(sv, out_ch, in_ch, seed=0):
@@ -239,8 +230,7 @@ def test_hook_in_mmengine_runner(tmp_path):
     assert logged[0]['projector/neck/sigma_1'] == pytest.approx(10.0, rel=1e-6)
 
 
-def test_plot_tool_reads_jsonl_and_writes_png(tmp_path):
-    tool = load_plot_tool()
+def test_plot_reads_jsonl_and_writes_png(tmp_path):
     hook = ProjectorSpectrumHook(interval=1, threshold=0.01)
     model = ProjectorHolder()
     runner = fake_runner(tmp_path, model)
@@ -250,7 +240,7 @@ def test_plot_tool_reads_jsonl_and_writes_png(tmp_path):
         sv = [10.0, 1.0 / (it + 1), 0.05 / (it + 1), 0.001]
         set_weight(model.projectors['neck'], matrix_with_singular_values(sv, 4, 4))
         hook.after_train_iter(runner, batch_idx=it)
-    spectra = tool.load_spectrum(hook.out_path(runner))
+    spectra = sp.load_spectrum(hook.out_path(runner))
     assert list(spectra) == ['neck', 'head']
     neck = spectra['neck']
     np.testing.assert_array_equal(neck['iters'], [0, 1, 2, 3, 4, 5, 6])
@@ -261,7 +251,7 @@ def test_plot_tool_reads_jsonl_and_writes_png(tmp_path):
     np.testing.assert_array_equal(neck['numerical_rank'], [2] * 7)
     assert neck['threshold'] == 0.01
 
-    out = tool.plot_spectrum(spectra, str(tmp_path / 'fig' / 'spectrum.png'))
+    out = sp.plot_spectrum(spectra, str(tmp_path / 'fig' / 'spectrum.png'))
     with open(out, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     import matplotlib.image as mpimg
@@ -269,18 +259,20 @@ def test_plot_tool_reads_jsonl_and_writes_png(tmp_path):
     assert img.ndim == 3 and img.shape[0] > 200 and img.shape[1] > 500  # 2 panels side by side
     assert img[..., :3].std() > 0.01  # not blank
 
-    # the CLI
+    # the command line
     cli_out = str(tmp_path / 'cli.png')
-    assert tool.main([hook.out_path(runner), '--out', cli_out, '--ncols', '1']) == cli_out
+    proc = run_tool('analysis/plot_projector_spectrum.py', hook.out_path(runner), '--out',
+                    cli_out, '--ncols', '1')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout == f'wrote {cli_out} (2 projector(s))\n'
     img = mpimg.imread(cli_out)
     assert img.shape[0] > img.shape[1]  # two panels stacked
 
 
-def test_plot_tool_errors(tmp_path):
-    tool = load_plot_tool()
+def test_plot_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
-        tool.load_spectrum(str(tmp_path / 'missing.jsonl'))
+        sp.load_spectrum(str(tmp_path / 'missing.jsonl'))
     bad = tmp_path / 'bad.jsonl'
     bad.write_text(json.dumps(dict(iter=1, projector='a')) + '\n')
     with pytest.raises(ValueError, match='singular_values'):
-        tool.load_spectrum(str(bad))
+        sp.load_spectrum(str(bad))

@@ -73,12 +73,9 @@ class CrossTaskDistiller(BaseModel):
             that infers projector channels a config leaves out.
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): MMEngine init config of the distiller.
-        **teacher_options: The single teacher's ``teacher_ckpt``,
-            ``teacher_ckpt_prefix``, ``teacher_ckpt_strict``, ``teacher_seed``,
-            ``teacher_norm``, ``teacher_input_size``, ``teacher_dtype``,
-            ``teacher_method``, ``teacher_early_exit``, ``teacher_patch_size``:
-            :class:`~mmkd_invproj.teachers.FrozenTeacher`'s argument of the same
-            name without the prefix (``teacher_ckpt`` is ``checkpoint``).
+        **teacher_options: The single teacher's ``teacher_*`` keywords
+            (:data:`~mmkd_invproj.teachers.frozen.SINGLE_TEACHER_KEYS`): its
+            :class:`~mmkd_invproj.teachers.FrozenTeacher` arguments.
 
     Raises:
         ValueError: invalid pairs, student heads with different ``num_classes``

@@ -193,9 +193,58 @@ class DistillPairs(nn.Module):
         finally:
             self._recorder.clear()
 
+    def student_maps(self, input_hw: Optional[Sequence[int]] = None) -> Dict[str, Tensor]:
+        """Every pair's student feature from the last :meth:`run_student`, then release
+        the recording.
+
+        Args:
+            input_hw (Sequence[int], optional): (H, W) in pixels of the student's
+                input; needed only when the student gives tokens.
+
+        Returns:
+            dict[str, Tensor]: ``{pair name: (B, C, h, w) map}``.
+
+        Raises:
+            RuntimeError: when a hooked module did not run in that call.
+        """
+        try:
+            return {spec.name: self._student_map(spec, input_hw) for spec in self.specs}
+        finally:
+            self._recorder.clear()
+
+    def compare(self, student_maps: Mapping[str, Tensor],
+                teacher_features: Mapping[str, Mapping[str, Tensor]]) -> Dict[str, PairOutput]:
+        """Projector and loss of the pairs named in ``student_maps``, on given maps.
+
+        Args:
+            student_maps: ``{pair name: (B, C, h, w) map}`` (:meth:`student_maps`, or
+                any maps of those shapes, e.g. detached copies).
+            teacher_features: ``{teacher name: FrozenTeacher output}`` of this step.
+
+        Returns:
+            dict[str, PairOutput]: by pair name, in the order of ``distill_pairs``.
+        """
+        outputs = {}
+        for spec in self.specs:
+            if spec.name not in student_maps:
+                continue
+            s = student_maps[spec.name]
+            loss_fn = self.distill_losses[spec.name]
+            if spec.teacher is None:
+                outputs[spec.name] = PairOutput(None, None, loss_fn(s))
+                continue
+            t = teacher_features[spec.teacher_name][spec.teacher_key]
+            if spec.name in self.projectors:
+                pred, target = self.projectors[spec.name](s, t)
+            else:
+                pred, target = self._same_space(spec, s, t)
+            outputs[spec.name] = PairOutput(pred, target, loss_fn(pred, target))
+        return outputs
+
     def forward(self, teacher_features: Mapping[str, Mapping[str, Tensor]],
                 input_hw: Optional[Sequence[int]] = None) -> Dict[str, PairOutput]:
-        """Compare every pair on the features recorded by the last :meth:`run_student`.
+        """Compare every pair on the features recorded by the last :meth:`run_student`
+        (:meth:`student_maps`, then :meth:`compare`).
 
         Args:
             teacher_features: ``{teacher name: FrozenTeacher output}`` of this step.
@@ -205,23 +254,7 @@ class DistillPairs(nn.Module):
         Returns:
             dict[str, PairOutput]: by pair name; the student features are released.
         """
-        outputs = {}
-        try:
-            for spec in self.specs:
-                s = self._student_map(spec, input_hw)
-                loss_fn = self.distill_losses[spec.name]
-                if spec.teacher is None:
-                    outputs[spec.name] = PairOutput(None, None, loss_fn(s))
-                    continue
-                t = teacher_features[spec.teacher_name][spec.teacher_key]
-                if spec.name in self.projectors:
-                    pred, target = self.projectors[spec.name](s, t)
-                else:
-                    pred, target = self._same_space(spec, s, t)
-                outputs[spec.name] = PairOutput(pred, target, loss_fn(pred, target))
-        finally:
-            self._recorder.clear()
-        return outputs
+        return self.compare(self.student_maps(input_hw), teacher_features)
 
     @staticmethod
     def _same_space(spec: PairSpec, s: Tensor, t: Tensor):

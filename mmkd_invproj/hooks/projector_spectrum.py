@@ -7,38 +7,15 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional
 
-import numpy as np
-import torch
 import torch.nn as nn
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from ..registry import HOOKS
+from ..analysis.spectrum import numerical_rank, projector_singular_values
 from ..distillers.pairs import DistillPairs
+from ..registry import HOOKS
 from .feature_recorder import unwrap_model
-
-
-def projector_singular_values(weight: torch.Tensor) -> np.ndarray:
-    """Singular values (descending, float64) of a projector's (out, in) weight matrix."""
-    w = weight.detach().to(device='cpu', dtype=torch.float64)
-    if w.dim() != 2:
-        w = w.flatten(1)
-    return torch.linalg.svdvals(w).numpy()
-
-
-def numerical_rank(singular_values, threshold: float = 0.01) -> int:
-    """Number of singular values ``> threshold * sigma_1`` (Figure 4's tolerance).
-
-    0 for an empty spectrum or a zero matrix (sigma_1 = 0).
-    """
-    sv = np.asarray(singular_values, dtype=np.float64)
-    if sv.size == 0:
-        return 0
-    sigma_1 = float(sv.max())
-    if not sigma_1 > 0:
-        return 0
-    return int(np.count_nonzero(sv > threshold * sigma_1))
 
 
 @HOOKS.register_module()

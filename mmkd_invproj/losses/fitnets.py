@@ -1,4 +1,5 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
+"""FitNets: the feature-regression KD method of supplementary Tables 4-8."""
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
@@ -9,21 +10,19 @@ from .precision import float32_loss
 
 @MODELS.register_module()
 class FitNetsLoss(nn.Module):
-    """FitNets hint loss: mean squared error between projected and target features.
-
-    ``loss = loss_weight * mean((pred - target) ** 2)`` over every element
-    (Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015; METHOD.md
-    "KD methods"). The paper weights it equally with the task loss
-    (``loss_weight=1``, supplementary 6.4). Computed in float32 for half inputs.
+    """FitNets hint loss ``loss_weight * mean((pred - target) ** 2)`` over every
+    element (Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015); the paper
+    weights it equally with the task loss (``loss_weight=1``, supplementary 6.4).
 
     Args:
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
 
     Shapes:
-        pred, target: any identical shape, typically (B, C, H, W). Returns a scalar.
+        pred, target: one shape, typically (B, C, H, W). Returns a scalar, float32
+        for half inputs.
 
     Raises:
-        ValueError: when ``pred`` and ``target`` shapes differ (both are named).
+        ValueError: in ``forward``, when the shapes differ (both are named).
     """
 
     def __init__(self, loss_weight: float = 1.0) -> None:
@@ -32,18 +31,6 @@ class FitNetsLoss(nn.Module):
 
     @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
-        """Weighted mean squared error over every element.
-
-        Args:
-            pred (Tensor): (B, C, H, W) projector output.
-            target (Tensor): The same shape.
-
-        Returns:
-            Tensor: scalar, float32 for half-precision inputs.
-
-        Raises:
-            ValueError: when the shapes differ (both are named).
-        """
         if pred.shape != target.shape:
             raise ValueError(f'FitNetsLoss needs equal shapes, got pred {tuple(pred.shape)} '
                              f'and target {tuple(target.shape)}')

@@ -1,6 +1,6 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """Teacher-free spectral regulariser: the residual of the best rank-r reconstruction
-of the student's batch feature matrix (Auty et al., section 4.5 / Table 9)."""
+of the student's batch feature matrix (paper section 4.5; supplementary 6.11, Table 9)."""
 import numbers
 from typing import Optional
 
@@ -49,12 +49,8 @@ def _sqrt_above(x: Tensor, floor: Tensor) -> Tensor:
 @float32_loss
 def spectral_residual(z: Tensor, rank: int = 2, norm: str = 'fro', method: str = 'auto',
                       gram_dtype: str = 'float64', eps: Optional[float] = None) -> Tensor:
-    """``|| Z - sum_{i<=rank} sigma_i u_i v_i^T ||`` for a 2-D matrix Z (N, D).
-
-    See :class:`SpectralLoss` for the formula, the methods and ``eps``. Returns a
-    scalar of ``z``'s dtype (float32 for half inputs). No argument checks beyond
-    those of :class:`SpectralLoss`.
-    """
+    """``|| Z - sum_{i<=rank} sigma_i u_i v_i^T ||`` of an (N, D) matrix, unweighted
+    (see :class:`SpectralLoss`; no argument checks). A scalar of ``z``'s dtype."""
     n, d = z.shape
     k = min(n, d)  # number of singular values
     if rank >= k or n == 0 or d == 0:
@@ -97,77 +93,52 @@ def spectral_residual(z: Tensor, rank: int = 2, norm: str = 'fro', method: str =
 
 @MODELS.register_module()
 class SpectralLoss(nn.Module):
-    """Teacher-free spectral regulariser: penalise the student's singular values
-    beyond the r-th.
+    """Penalise the student's singular values beyond the r-th.
 
-    With the student feature matrix ``Z`` (N, D) of the batch (every pixel of every
-    image one row: N = B * H * W, D = C) and its SVD ``Z = sum_i sigma_i u_i v_i^T``
-    (sigma_1 >= sigma_2 >= ... >= sigma_k >= 0, k = min(N, D))::
+    With the batch's feature matrix ``Z`` (N, D) (:func:`features_to_rows`: every
+    pixel a row) and its SVD ``Z = sum_i sigma_i u_i v_i^T``::
 
         L = loss_weight * || Z - sum_{i<=r} sigma_i u_i v_i^T ||
-          = loss_weight * sqrt( sum_{i>r} sigma_i^2 )      norm='fro'
-          = loss_weight * sum_{i>r} sigma_i                 norm='nuclear'
+          = loss_weight * sqrt(sum_{i>r} sigma_i^2)      norm='fro'
+          = loss_weight * sum_{i>r} sigma_i               norm='nuclear'
 
-    i.e. the distance of Z to its best rank-r approximation (Eckart-Young). This is
-    the "student regularisation" term of the decomposed distillation loss
-    (supplementary 6.13-6.15, eq. 18) used on its own, without a teacher
-    (section 4.5, supplementary 6.11 / Table 9: r = 2 best on NYUv2; METHOD.md
-    "Teacher-free spectral regulariser"). ``rank >= k`` gives 0.
+    the distance of Z to its best rank-r approximation (Eckart-Young): the "student
+    regularisation" term of eq. 18 (supplementary 6.13-6.15) used without a teacher;
+    r = 2 is best on NYUv2 (Table 9). ``rank >= min(N, D)`` gives 0.
 
-    Design choices:
-
-    * **No centring** (default ``center=False``): the paper penalises the residual
-      of the batch's feature matrix itself, so the channel means (the mean feature
-      is typically the largest singular direction) are part of Z. ``center=True``
-      subtracts the per-channel mean over the N rows first (a PCA-style spectrum).
-    * **No normalisation** (default ``normalize=False``): L is the norm of the
-      un-scaled N x D matrix, exactly the formula above, so it grows like sqrt(N)
-      with batch size and resolution (fro and nuclear alike). ``normalize=True``
-      evaluates the same formula on ``Z / sqrt(N)`` (both norms are absolutely
-      homogeneous, so this is L / sqrt(N)): the per-row RMS scale, which keeps
-      ``loss_weight`` comparable across batch and feature-map sizes.
-    * **method**: ``'gram'`` takes the eigenvalues lambda_i = sigma_i^2 of the
-      D x D Gram matrix ``G = Z^T Z`` (``torch.linalg.eigvalsh``; O(N D^2) time,
-      O(D^2) extra memory), in float64 by default (``gram_dtype``), with the fro
-      tail as ``trace(G) - sum_{i<=r} lambda_i``. ``'svd'`` uses
-      ``torch.linalg.svdvals(Z)`` in float32 (or float64 for float64 inputs).
-      ``'auto'`` (default) picks ``'gram'`` when N >= D, else ``'svd'``. Both
-      backward passes involve the singular/eigen *vectors* only through
-      ``U diag(g) V^T`` / ``V diag(g) V^T`` (there are no 1 / (lambda_i - lambda_j)
-      terms when only values are differentiated), so gradients stay finite for
-      repeated or vanishing singular values.
-    * **eps** (Gram path only): a trailing energy ``sum_{i>r} lambda_i`` (fro) or
-      eigenvalue lambda_i (nuclear) at or below ``eps * trace(G)`` is round-off and
-      counts as exactly 0 with a zero gradient (the square root's slope is
-      infinite at 0). Default ``100 * finfo(gram dtype).eps`` (2.2e-14 for
-      float64), i.e. sigma_i below ~1.5e-7 * ||Z||_F are dropped. The SVD path
-      needs no floor (its fro uses ``vector_norm``, whose gradient is 0 at 0).
-    * Half-precision (float16 / bfloat16) inputs are computed in float32 (Gram:
-      float64) and the loss is returned as float32.
-    * Under DDP each process uses its own per-GPU batch (features are not
-      gathered across processes).
+    * ``center=False`` (default): Z as it is, channel means included (the mean
+      feature is typically the largest direction); True subtracts them first.
+    * ``normalize=False`` (default): L grows like sqrt(N) with batch and resolution;
+      True evaluates it on ``Z / sqrt(N)``, keeping ``loss_weight`` comparable
+      across sizes.
+    * ``method``: ``'gram'`` takes the eigenvalues of ``G = Z^T Z`` (D x D,
+      ``eigvalsh``, in ``gram_dtype``; fro tail ``trace(G) - sum_{i<=r} lambda_i``),
+      ``'svd'`` ``svdvals(Z)``; ``'auto'`` picks ``'gram'`` when N >= D. Only values
+      are differentiated, so gradients stay finite for repeated or vanishing
+      singular values.
+    * ``eps`` (Gram path): a tail at or below ``eps * trace(G)`` is round-off and
+      counts as 0 with a zero gradient; default ``100 * finfo(gram dtype).eps``
+      (sigma_i below ~1.5e-7 ||Z||_F in float64).
+    * Under DDP each process uses its own batch (features are not gathered).
 
     Args:
-        rank (int): r, the number of leading singular values left unpenalised.
-            Defaults to 2 (Table 9).
-        norm (str): ``'fro'`` (Frobenius, default) or ``'nuclear'``.
+        rank (int): r, the leading singular values left unpenalised. Defaults to 2.
+        norm (str): ``'fro'`` (default) or ``'nuclear'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
-        method (str): ``'auto'``, ``'gram'`` or ``'svd'``. Defaults to ``'auto'``.
-        eps (float, optional): Relative round-off floor of the Gram path (above).
-        center (bool): Subtract the per-channel mean over rows. Defaults to False.
+        method (str): ``'auto'`` (default), ``'gram'`` or ``'svd'``.
+        eps (float, optional): Relative round-off floor of the Gram path.
+        center (bool): Subtract the per-channel mean. Defaults to False.
         normalize (bool): Use ``Z / sqrt(N)``. Defaults to False.
-        gram_dtype (str): ``'float64'`` (default) or ``'float32'`` for the Gram
-            path; float32 is faster on consumer GPUs but cannot resolve
-            sigma_i < ~3e-4 * sigma_1.
+        gram_dtype (str): ``'float64'`` (default) or ``'float32'`` (faster on
+            consumer GPUs, blind to sigma_i < ~3e-4 sigma_1).
 
     Shapes:
-        feat: (B, C, H, W) student feature map (rows = pixels, N = B * H * W,
-        D = C) or an (N, D) matrix. Returns a scalar (float32 for half inputs).
+        feat: (B, C, H, W) or (N, D). Returns a scalar, float32 for half inputs.
 
     Raises:
-        ValueError: for ``rank < 0`` (or not an int), an unknown ``norm``,
-            ``method`` or ``gram_dtype`` (the valid choices are listed), or an input
-            that is neither 4-D nor 2-D (its shape is named).
+        ValueError: for ``rank`` not an integer >= 0, an unknown ``norm``,
+            ``method`` or ``gram_dtype`` (choices listed), a negative ``eps``, or an
+            input neither 4-D nor 2-D (shape named).
     """
 
     def __init__(self,
@@ -192,30 +163,14 @@ class SpectralLoss(nn.Module):
                              f'got {gram_dtype!r}')
         if eps is not None and not eps >= 0:
             raise ValueError(f'SpectralLoss eps must be >= 0 (or None), got {eps!r}')
-        self.rank = int(rank)
-        self.norm = norm
-        self.loss_weight = loss_weight
-        self.method = method
-        self.eps = eps
-        self.center = center
-        self.normalize = normalize
-        self.gram_dtype = gram_dtype
+        self.rank, self.norm, self.loss_weight = int(rank), norm, loss_weight
+        self.method, self.eps, self.gram_dtype = method, eps, gram_dtype
+        self.center, self.normalize = center, normalize
 
     @float32_loss
     def forward(self, feat: Tensor) -> Tensor:
-        """Weighted spectral residual of one student feature.
-
-        Args:
-            feat (Tensor): (B, C, H, W) map or (N, C) matrix; the rows of Z are
-                its B*H*W pixel feature vectors (or the N given rows).
-
-        Returns:
-            Tensor: scalar, float32 for half-precision inputs.
-
-        Raises:
-            ValueError: for any other number of dimensions (ViT tokens: pass
-                ``tokens.flatten(0, 1)``).
-        """
+        """(B, C, H, W) map or (N, C) rows -> scalar (ViT tokens: pass
+        ``tokens.flatten(0, 1)``)."""
         z = features_to_rows(feat)
         if self.center and z.shape[0] > 0:
             z = z - z.mean(dim=0, keepdim=True)

@@ -1,6 +1,6 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """The learned linear projection P shared by both projection directions."""
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import torch.nn as nn
 from torch import Tensor
@@ -58,11 +58,8 @@ class BaseProjector(nn.Module):
             raise ValueError(f"resize_to must be 'student' or 'teacher', got {resize_to!r}")
         if resize_mode not in RESIZE_MODES:
             raise ValueError(f'unknown resize_mode {resize_mode!r}; valid modes: {RESIZE_MODES}')
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.bias = bias
-        self.resize_to = resize_to
-        self.resize_mode = resize_mode
+        self.in_channels, self.out_channels, self.bias = in_channels, out_channels, bias
+        self.resize_to, self.resize_mode = resize_to, resize_mode
         self.align_corners = align_corners
         self.proj: Optional[nn.Conv2d] = None
         if in_channels is not None and out_channels is not None:

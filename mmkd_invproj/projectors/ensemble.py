@@ -1,9 +1,7 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
-"""Projector ensemble: several independently initialised projections, averaged.
-
-Chen et al., "Improved Feature Distillation via Projector Ensemble", NeurIPS 2022
-(METHOD.md "KD methods that take either projection").
-"""
+"""Projector ensemble: several independently initialised projections, averaged
+(Chen et al., "Improved Feature Distillation via Projector Ensemble", NeurIPS 2022;
+the "Ensemble" rows of supplementary Tables 4-7)."""
 import copy
 from typing import Optional, Tuple
 
@@ -21,30 +19,20 @@ MEMBER_KWARGS = ('in_channels', 'out_channels', 'bias', 'resize_to', 'resize_mod
 
 @MODELS.register_module()
 class EnsembleProjector(BaseProjector):
-    """An ensemble of ``num_projectors`` projectors whose projected outputs are averaged.
+    """``num_projectors`` projectors of one config, independently initialised, whose
+    projected outputs are averaged: ``(mean_k pred_k, target)``.
 
-    Every member is built from the same ``projector`` config (via ``MODELS.build``)
-    and gets its own, independently initialised weights. ``forward`` runs every
-    member on ``(student, teacher)`` and returns ``(mean_k pred_k, target)``: the
-    member type fixes the side, so an ensemble of :class:`InvertedProjector` sits on
-    the teacher side (``pred = mean_k P_k(teacher)``, ``target = student``) and one of
-    :class:`TraditionalProjector` on the student side (``pred = mean_k P_k(student)``,
-    ``target = teacher``, Chen et al.'s setting). The un-projected ``target`` is the
-    same for every member (it is only resized), the first member's is returned.
+    The member type fixes the side: :class:`InvertedProjector` members give
+    ``pred = mean_k P_k(teacher)``, :class:`TraditionalProjector` members
+    ``mean_k P_k(student)`` (Chen et al.'s setting); ``target`` is the same for every
+    member (only resized), the first member's is returned. The BaseProjector
+    arguments given to the ensemble go to every member; without channels they are
+    inferred (``is_built``, ``channels_for``, ``build`` follow the members).
 
-    The BaseProjector arguments (``in_channels``, ``out_channels``, ``bias``,
-    ``resize_to``, ``resize_mode``, ``align_corners``) given to the
-    ensemble are passed to every member, and the ensemble exposes the members'
-    values. Leaving the channels out lets :class:`CrossTaskDistiller` infer them:
-    ``is_built``, ``channels_for`` and ``build`` follow the members.
-
-    ``weight_matrix``: averaging the outputs of linear, pixel-wise members is itself
-    a linear map, ``mean_k P_k(x) = (mean_k W_k) x`` (resizing is linear too), so
-    ``weight_matrix`` returns the mean of the members' (out, in) matrices: the
-    effective projection, with the same shape as a single projector's, for the
-    spectrum analysis. ``member_weight_matrices`` gives the stacked
-    (num_projectors, out, in) matrices. (For members with a bias the bias is
-    averaged likewise and is not part of either matrix.)
+    Averaging linear pixel-wise maps is linear, ``mean_k P_k(x) = (mean_k W_k) x``, so
+    ``weight_matrix`` is the mean (out, in) matrix, the effective projection for the
+    spectrum analysis; ``member_weight_matrices`` stacks the members' (a bias is
+    averaged likewise and is in neither).
 
     Args:
         projector (dict): Config of one member, e.g. ``dict(type='InvertedProjector')``

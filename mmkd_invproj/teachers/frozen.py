@@ -249,12 +249,10 @@ def build_teachers(teacher: Optional[Union[dict, nn.Module]] = None,
                    **single: object) -> nn.ModuleDict:
     """The teachers of a distillation model, by name.
 
-    Either one ``teacher`` (its network config, plus the single-teacher keywords
-    ``teacher_ckpt``, ``teacher_ckpt_prefix``, ``teacher_ckpt_strict``,
-    ``teacher_seed``, ``teacher_norm``, ``teacher_input_size``, ``teacher_dtype``,
-    ``teacher_method``, ``teacher_early_exit``, ``teacher_patch_size``; it is named
-    ``'teacher'``), or ``teachers=dict(name=dict(model=..., checkpoint=..., ...))``
-    with :class:`FrozenTeacher`'s arguments, or neither.
+    Either one ``teacher`` (its network config, plus the single-teacher keywords of
+    :data:`SINGLE_TEACHER_KEYS`; it is named ``'teacher'``), or
+    ``teachers=dict(name=dict(model=..., checkpoint=..., ...))`` with
+    :class:`FrozenTeacher`'s arguments, or neither.
 
     Returns:
         nn.ModuleDict: name -> :class:`FrozenTeacher`.
@@ -292,7 +290,8 @@ def build_teachers(teacher: Optional[Union[dict, nn.Module]] = None,
     return out
 
 
-#: single-teacher keywords of a distillation model -> FrozenTeacher arguments
+#: single-teacher keywords of a distillation model -> FrozenTeacher arguments (the
+#: keyword without its ``teacher_`` prefix; ``teacher_ckpt`` is ``checkpoint``)
 SINGLE_TEACHER_KEYS = {
     'teacher_ckpt': 'checkpoint', 'teacher_ckpt_prefix': 'checkpoint_prefix',
     'teacher_ckpt_strict': 'strict', 'teacher_seed': 'seed', 'teacher_norm': 'norm',

@@ -10,13 +10,10 @@ RESIZE_MODES = ('bilinear', 'bicubic', 'nearest', 'area', 'adaptive_avg_pool')
 
 
 def tokens_to_map(tokens: Tensor, input_hw: Sequence[int], patch_size: int) -> Tensor:
-    """Reshape ViT tokens into a spatial feature map.
-
-    The patch grid is ``(H // patch_size, W // patch_size)`` for an input of
-    ``H x W`` pixels. All tokens in front of the patch tokens (the class token and
-    any register / distillation tokens) are dropped: their number is inferred as
-    ``N_tokens - h * w``. This is the design choice of METHOD.md ("drop the class
-    token, reshape the patch tokens to the patch grid").
+    """Reshape ViT tokens into a (B, C, h, w) map on the patch grid
+    ``(H // patch_size, W // patch_size)`` of the input; the tokens in front of the
+    patch tokens (class, register, distillation tokens; ``N_tokens - h * w`` of them)
+    are dropped, as a 1x1-convolution projector needs a spatial map.
 
     Args:
         tokens (Tensor): ViT output of shape (B, P + h * w, C), P >= 0 prefix tokens.

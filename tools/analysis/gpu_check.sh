@@ -156,7 +156,7 @@ for variant in float32_teacher bfloat16_teacher; do
   log "benchmark: $CONFIG, ${SIZE[*]}, --amp, $variant"
   "$PY" tools/analysis/benchmark.py "$CONFIG" "${SIZE[@]}" --amp "${extra[@]}" \
     --json "$OUT_DIR/$variant.json" --cfg-options model.teacher.weights=None \
-    2>&1 | grep -v -e '^USDT' -e 'gpuGetDeviceCount' | tee "$OUT_DIR/$variant.log"
+    2>&1 | tee "$OUT_DIR/$variant.log"
 done
 
 "$PY" - "$OUT_DIR" <<'EOF'
@@ -168,10 +168,10 @@ print(f'{"variant":<18} {"student img/s":>14} {"distill img/s":>14} {"student Mi
 for variant in ('float32_teacher', 'bfloat16_teacher'):
     with open(osp.join(out, variant + '.json')) as f:
         r = json.load(f)
-    med, b, mem = r['medians_s']['wall'], r['batch'], r['memory']
+    med, b, mem = r['medians_s'], r['batch'], r['memory']
     total = lambda k: mem.get(k, {}).get('total')
     fmt = lambda v: 'n/a' if v is None else f'{v:.0f}'
-    ratios = ', '.join(f'{k} {v:.3f}' for k, v in r['ratios']['wall'].items())
+    ratios = ', '.join(f'{k} {v:.3f}' for k, v in r['ratios'].items())
     print(f'{variant:<18} {b / med["a"]:14.1f} {b / med["d"]:14.1f} {fmt(total("a")):>11} '
           f'{fmt(total("d")):>12}  {ratios}')
 EOF
