@@ -43,15 +43,15 @@ def to_net(images):
 
 
 class RecordingWrapper(OptimWrapper):
-    """An OptimWrapper that notes when it updates."""
+    """An OptimWrapper that notes when it steps."""
 
     def __init__(self, name, log, **kwargs):
         super().__init__(**kwargs)
         self.name, self.log = name, log
 
-    def update_params(self, loss, **kwargs):
+    def step(self, **kwargs):
         self.log.append(self.name)
-        super().update_params(loss, **kwargs)
+        super().step(**kwargs)
 
 
 def wrappers(model, log=None):
@@ -113,6 +113,29 @@ def test_cyclegan_step_is_the_official_one():
         assert_same_parameters(model.generators[name], ref)
     for name, ref in zip(('D_A', 'D_B'), nets[2:]):
         assert_same_parameters(model.discriminators[name], ref)
+
+
+@pytest.mark.parametrize('accumulate', [1, 2])
+def test_update_is_update_params_with_the_gradients_freed_before_the_backward(accumulate):
+    torch.manual_seed(0)
+    model = small_pix2pix()
+    net = nn.Linear(3, 2)
+    ref = copy.deepcopy(net)
+    wrapper = OptimWrapper(adamw(net.parameters()), accumulative_counts=accumulate)
+    ref_wrapper = OptimWrapper(adamw(ref.parameters()), accumulative_counts=accumulate)
+    for _ in range(4):
+        x = torch.randn(5, 3)
+        model.update('generators', wrapper, net(x).pow(2).mean())
+        ref_wrapper.update_params(ref(x).pow(2).mean())
+        assert torch.equal(net.weight, ref.weight) and torch.equal(net.bias, ref.bias)
+    # the last update's gradients stay until the next backward (MMEngine frees them)
+    assert ref.weight.grad is None and net.weight.grad is not None
+    x = torch.randn(5, 3)
+    net.weight.grad = net.bias.grad = None
+    net(x).pow(2).mean().backward()
+    fresh = net.weight.grad.clone()  # a stale gradient of this very loss now
+    model.update('generators', OptimWrapper(adamw(net.parameters())), net(x).pow(2).mean())
+    assert torch.equal(net.weight.grad, fresh)  # freed, not added to
 
 
 def test_predict_returns_uint8_images_and_restores_the_mode():
@@ -338,3 +361,27 @@ def test_encoder_output_names_match_the_configs():
     from mmkd_invproj.translation import UnetGenerator
     net = UnetGenerator(num_downs=8, ngf=1)
     assert cfg.kd_student_feature['student'] == 'G.' + net.encoder_output
+
+
+def test_generator_extraction_keeps_one_generator_and_drops_the_rest():
+    from mmkd_invproj.apis import extract_generator_state_dict
+    torch.manual_seed(0)
+    model = small_cyclegan(**TEACHER, infer_input_size=(32, 32),
+                           distill_pairs=[fitnets_pair('G_B.model.11')])
+    state = model.state_dict()
+    g_b, dropped = extract_generator_state_dict(state, 'G_B')
+    net = ResnetGenerator(ngf=8, n_blocks=2)
+    net.load_state_dict(g_b, strict=True)
+    assert all(torch.equal(v, state[f'generators.G_B.{k}']) for k, v in g_b.items())
+    count = dict.fromkeys(('teachers', 'pairs', 'discriminators'), 0)
+    for key in state:
+        if key.split('.', 1)[0] in count:
+            count[key.split('.', 1)[0]] += 1
+    count['generators.G_A'] = len(g_b)  # the same architecture
+    assert dropped == count and count['pairs'] == 1  # the projector's weight
+    both, _ = extract_generator_state_dict(state)
+    assert {k.split('.', 1)[0] for k in both} == {'G_A', 'G_B'}
+    with pytest.raises(KeyError, match=r"\['G_A', 'G_B'\]"):
+        extract_generator_state_dict(state, 'G')
+    with pytest.raises(KeyError, match='Pix2Pix / CycleGAN'):
+        extract_generator_state_dict({'student.x': torch.zeros(1)})

@@ -119,7 +119,7 @@ class CycleGAN(BaseTranslationModel):
             g_losses['loss_cycle_B'] = self.lambda_B * self.l1(rec_b, real_b)
             g_losses.update(DistillPairs.losses(pair_outputs))
         loss_g, log_vars = self.parse_named_losses(g_losses, 'loss_G')
-        g_optim.update_params(loss_g)
+        self.update('generators', g_optim, loss_g)
 
         set_requires_grad(self.discriminators, True)
         with d_optim.optim_context(self.discriminators):
@@ -127,7 +127,7 @@ class CycleGAN(BaseTranslationModel):
                 loss_D_A=self._discriminator_loss('D_A', real_b, self.fake_B_pool.query(fake_b)),
                 loss_D_B=self._discriminator_loss('D_B', real_a, self.fake_A_pool.query(fake_a)))
         loss_d, d_log = self.parse_named_losses(d_losses, 'loss_D')
-        d_optim.update_params(loss_d)
+        self.update('discriminators', d_optim, loss_d)
         log_vars.update(d_log)
         return log_vars
 

@@ -75,7 +75,7 @@ class Pix2Pix(BaseTranslationModel):
             d_losses = dict(loss_D_fake=0.5 * self.gan_loss(pred_fake, False),
                             loss_D_real=0.5 * self.gan_loss(pred_real, True))
         loss_d, log_vars = self.parse_named_losses(d_losses, 'loss_D')
-        d_optim.update_params(loss_d)
+        self.update('discriminators', d_optim, loss_d)
 
         set_requires_grad(self.discriminators, False)
         with g_optim.optim_context(self.generators):
@@ -84,7 +84,7 @@ class Pix2Pix(BaseTranslationModel):
                             loss_G_L1=self.lambda_l1 * self.l1(fake_b, real_b),
                             **DistillPairs.losses(pair_outputs))
         loss_g, g_log = self.parse_named_losses(g_losses, 'loss_G')
-        g_optim.update_params(loss_g)
+        self.update('generators', g_optim, loss_g)
         set_requires_grad(self.discriminators, True)
         log_vars.update(g_log)
         return log_vars
