@@ -1,6 +1,6 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """What a Pix2Pix / CycleGAN training step of this package costs against the official
-loop, and what cross-task distillation adds to it (issue 11, section 5).
+loop, and what cross-task distillation adds to it.
 
 Four phases of one distilled translation config, timed in one process:
 
