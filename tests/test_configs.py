@@ -9,7 +9,11 @@ with both a depth map (``gt_depth_map``, depth students) and a label map
 (``gt_sem_seg``, segmentation students), ``parse_losses``, ``backward``. The images
 are 64 x 64 (the depth students' stride-32 maps are then 2 x 2), 32 x 32 for
 ``EncoderDecoder`` students (MMSeg's DeepLabV3-R50-D8: 4 x 4 maps at stride 8); a ViT
-teacher still sees 224 x 224 (``teacher_input_size``).
+teacher still sees 224 x 224 (``teacher_input_size``). The image-translation GANs
+(``configs/translation``) take their own step, ``train_step`` on 2 random uint8 image
+pairs with the ``OptimWrapperDict`` their ``optim_wrapper`` config builds (both
+optimizers step, the projectors with the generators): 256 x 256 for Pix2Pix (its
+``unet_256`` needs it), 64 x 64 for CycleGAN.
 
 Test-only changes, each logged by :func:`offline` / :func:`fast` and printed with
 ``-s`` (the configs themselves are untouched):
@@ -21,7 +25,8 @@ Test-only changes, each logged by :func:`offline` / :func:`fast` and printed wit
   None, ``init_cfg=dict(type='Pretrained', ...)`` with a non-local checkpoint -> None,
   ``cfg_path`` teachers: ``pretrained`` -> False and ``backbone.init_cfg`` -> None.
   Local files (the demo's MobileNetV2 weights in ../shared) are kept;
-* speed: ``infer_input_size`` (the projector-channel dry run) and a preprocessor's
+* speed: ``infer_input_size`` (the projector-channel dry run, of a distiller or a
+  GAN) and a preprocessor's
   fixed pad ``size`` -> the step's image size, AiTSwinV2 windows (30, 30, 30, 15)
   -> (4, 4, 4, 2): a 64 x 64 input padded to 30 x 30-token windows costs ~13 s per
   SwinV2-B forward on 2 CPU cores (channels, depths and hook names are unchanged);
@@ -55,23 +60,25 @@ from mmseg.structures import SegDataSample
 
 import mmkd_invproj  # noqa: F401  (registers the package's modules)
 from mmkd_invproj.distillers.cross_task_distiller import CrossTaskDistiller
-from mmkd_invproj.registry import MODELS
+from mmkd_invproj.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmkd_invproj.teachers import FrozenTeacher
+from mmkd_invproj.translation import BaseTranslationModel
 from mmkd_invproj.students.depth_decoders import DEPTH_DECODERS
 from mmkd_invproj.utils.config_check import check_config
 
 from .conftest import REPO
 
 CONFIG_ROOT = osp.join(REPO, 'configs')
-# configs/translation: GANs train through train_step, tests/test_translation_configs.py
 CONFIGS = sorted(osp.relpath(p, CONFIG_ROOT)
                  for p in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
-                 if not {'_base_', 'translation'} & set(osp.relpath(p, CONFIG_ROOT).split(osp.sep)))
+                 if '_base_' not in osp.relpath(p, CONFIG_ROOT).split(osp.sep))
 TEACHER_BASES = sorted(osp.basename(p) for p in
                        glob.glob(osp.join(CONFIG_ROOT, '_base_', 'teachers', '*.py')))
 SIZE = (64, 64)
 #: smaller steps for students whose deepest map has a stride below 32
-SIZES = {'EncoderDecoder': (32, 32)}
+SIZES = {'EncoderDecoder': (32, 32), 'Pix2Pix': (256, 256), 'CycleGAN': (64, 64)}
+#: the models that train through ``train_step`` with an ``OptimWrapperDict``
+GANS = ('Pix2Pix', 'CycleGAN')
 BATCH = 2
 AIT_TEST_WINDOWS = (4, 4, 4, 2)
 
@@ -158,7 +165,7 @@ def fast(cfg, log, size, path='model'):
     cfg = {k: fast(v, log, size, f'{path}.{k}') for k, v in cfg.items()}
     kind = cfg.get('type')
     changes = {}
-    if kind == 'CrossTaskDistiller':
+    if kind == 'CrossTaskDistiller' or kind in GANS:
         changes['infer_input_size'] = size
     if kind == 'SegDataPreProcessor' and cfg.get('size') is not None:
         changes['size'] = size
@@ -254,7 +261,8 @@ def build_and_step(cfg: Config):
     """Build ``cfg.model`` as the Runner does and run one training step.
 
     Returns:
-        tuple: (model, loss dict, list of overrides, (H, W) of the images).
+        tuple: (model, loss dict (the logged variables of a GAN's ``train_step``),
+        list of overrides, (H, W) of the images).
     """
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
@@ -268,6 +276,8 @@ def build_and_step(cfg: Config):
     torch.manual_seed(0)
     model = MODELS.build(ConfigDict(model_cfg))
     model.train()
+    if isinstance(model, BaseTranslationModel):
+        return model, _gan_step(model, cfg, size), log, size
     data = model.data_preprocessor(_batch(num_classes, size), training=True)
     losses = model(**data, mode='loss')
     total, _ = model.parse_losses(losses)
@@ -275,7 +285,40 @@ def build_and_step(cfg: Config):
     return model, losses, log, size
 
 
+def _gan_step(model: BaseTranslationModel, cfg: Config, size) -> dict:
+    """One ``train_step`` with the config's own ``OptimWrapperDict``; the trainable
+    parameters before it are kept in ``model._before_step`` for :func:`_check_step`."""
+    optim_cfg = cfg.optim_wrapper.to_dict()
+    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(type=optim_cfg.pop('constructor'), optim_wrapper_cfg=optim_cfg))
+    optim = constructor(model)
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (2, BATCH, 3, *size), generator=g, dtype=torch.uint8)
+    model._before_step = {n: p.detach().clone() for n, p in model.named_parameters()
+                          if p.requires_grad}
+    return model.train_step(dict(inputs=dict(A=list(images[0]), B=list(images[1]))), optim)
+
+
+def _check_gan_step(model: BaseTranslationModel, log_vars: dict) -> None:
+    assert {'loss_G', 'loss_D'} <= set(log_vars)
+    assert all(torch.isfinite(v) for v in log_vars.values()), log_vars
+    names = sorted(f'loss_distill_{p.name}' for p in model.pairs.specs)
+    assert sorted(k for k in log_vars if k.startswith('loss_distill_')) == names
+    # both optimizers stepped: every generator, discriminator and projector moved
+    now = dict(model.named_parameters())
+    groups = ['generators.', 'discriminators.'] + (
+        ['pairs.projectors.'] if len(model.pairs.projectors) else [])
+    for prefix in groups:
+        moved = [not torch.equal(before, now[n]) for n, before in model._before_step.items()
+                 if n.startswith(prefix)]
+        assert moved and all(moved), prefix
+    assert all(not p.requires_grad for p in model.teachers.parameters())
+
+
 def _check_step(model, losses):
+    if isinstance(model, BaseTranslationModel):
+        _check_gan_step(model, losses)
+        return
     flat = {k: v for k, v in losses.items() if 'loss' in k}
     assert flat, f'no loss terms in {sorted(losses)}'
     for k, v in flat.items():
@@ -295,7 +338,7 @@ def _check_step(model, losses):
 
 
 def _cleanup(model):
-    if isinstance(model, CrossTaskDistiller):
+    if isinstance(model, (CrossTaskDistiller, BaseTranslationModel)):
         model.pairs.remove_hooks()
         for teacher in model.teachers.values():
             teacher.remove_hooks()  # the network is shared with later configs

@@ -1,19 +1,20 @@
 """Pix2Pix and CycleGAN train steps against the official optimize_parameters written as a
-plain PyTorch loop, the step order, prediction, the optimizer groups, AMP, and where the
-distillation feature is recorded (with stand-ins for the core's teacher and pairs)."""
+plain PyTorch loop, the step order, prediction, the optimizer groups, AMP, and the
+distillation through the shared core: where the student feature is recorded, what the
+teacher sees, the config keys."""
 import copy
 
 import pytest
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import DefaultScope
 
 from mmkd_invproj.engine import AnyDeviceAmpOptimWrapper
-from mmkd_invproj.translation import (CycleGAN, Pix2Pix, ResnetGenerator,
-                                      TranslationOptimWrapperConstructor)
+from mmkd_invproj.translation import (CycleGAN, ImagePool, Pix2Pix, ResnetGenerator,
+                                      TranslationOptimWrapperConstructor, UnetGenerator)
 from mmkd_invproj.translation.cyclegan import DISTILL_POSITIONS
+from mmkd_invproj.translation.reference import official_cyclegan_step, official_pix2pix_step
 
 
 def adamw(params):
@@ -42,15 +43,15 @@ def to_net(images):
 
 
 class RecordingWrapper(OptimWrapper):
-    """An OptimWrapper that notes when it updates."""
+    """An OptimWrapper that notes when it steps."""
 
     def __init__(self, name, log, **kwargs):
         super().__init__(**kwargs)
         self.name, self.log = name, log
 
-    def update_params(self, loss, **kwargs):
+    def step(self, **kwargs):
         self.log.append(self.name)
-        super().update_params(loss, **kwargs)
+        super().step(**kwargs)
 
 
 def wrappers(model, log=None):
@@ -60,59 +61,6 @@ def wrappers(model, log=None):
                                     optimizer=adamw(model.generators.parameters())),
         discriminators=RecordingWrapper('discriminators', log,
                                         optimizer=adamw(model.discriminators.parameters())))
-
-
-def official_pix2pix_step(G, D, opt_g, opt_d, real_a, real_b, lambda_l1=100.0):
-    """Pix2PixModel.optimize_parameters of junyanz/pytorch-CycleGAN-and-pix2pix."""
-    fake_b = G(real_a)
-    for p in D.parameters():
-        p.requires_grad_(True)
-    opt_d.zero_grad()
-    pred_fake = D(torch.cat((real_a, fake_b), 1).detach())
-    loss_d_fake = F.binary_cross_entropy_with_logits(pred_fake, torch.zeros_like(pred_fake))
-    pred_real = D(torch.cat((real_a, real_b), 1))
-    loss_d_real = F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real))
-    ((loss_d_fake + loss_d_real) * 0.5).backward()
-    opt_d.step()
-    for p in D.parameters():
-        p.requires_grad_(False)
-    opt_g.zero_grad()
-    pred_fake = D(torch.cat((real_a, fake_b), 1))
-    loss_g_gan = F.binary_cross_entropy_with_logits(pred_fake, torch.ones_like(pred_fake))
-    loss_g_l1 = F.l1_loss(fake_b, real_b) * lambda_l1
-    (loss_g_gan + loss_g_l1).backward()
-    opt_g.step()
-    return dict(loss_G_GAN=loss_g_gan, loss_G_L1=loss_g_l1)
-
-
-def official_cyclegan_step(G_A, G_B, D_A, D_B, opt_g, opt_d, real_a, real_b):  # noqa: N803
-    """CycleGANModel.optimize_parameters (lambda_A = lambda_B = 10, identity 0.5, LSGAN;
-    the image pools are not full yet, so they return the batch)."""
-    fake_b = G_A(real_a)
-    rec_a = G_B(fake_b)
-    fake_a = G_B(real_b)
-    rec_b = G_A(fake_a)
-    for p in list(D_A.parameters()) + list(D_B.parameters()):
-        p.requires_grad_(False)
-    opt_g.zero_grad()
-    loss_idt_a = F.l1_loss(G_A(real_b), real_b) * 10 * 0.5
-    loss_idt_b = F.l1_loss(G_B(real_a), real_a) * 10 * 0.5
-    pa, pb = D_A(fake_b), D_B(fake_a)
-    loss_g_a = F.mse_loss(pa, torch.ones_like(pa))
-    loss_g_b = F.mse_loss(pb, torch.ones_like(pb))
-    loss_cycle_a = F.l1_loss(rec_a, real_a) * 10
-    loss_cycle_b = F.l1_loss(rec_b, real_b) * 10
-    (loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b + loss_idt_a + loss_idt_b).backward()
-    opt_g.step()
-    for p in list(D_A.parameters()) + list(D_B.parameters()):
-        p.requires_grad_(True)
-    opt_d.zero_grad()
-    for D, real, fake in ((D_A, real_b, fake_b), (D_B, real_a, fake_a)):
-        pr, pf = D(real), D(fake.detach())
-        ((F.mse_loss(pr, torch.ones_like(pr)) + F.mse_loss(pf, torch.zeros_like(pf))) * 0.5
-         ).backward()
-    opt_d.step()
-    return dict(loss_cycle_A=loss_cycle_a, loss_idt_B=loss_idt_b, loss_G_B=loss_g_b)
 
 
 def assert_same_parameters(module, reference):
@@ -150,13 +98,14 @@ def test_cyclegan_step_is_the_official_one():
         [copy.deepcopy(model.discriminators[k]) for k in ('D_A', 'D_B')]
     opt_g = adamw(list(nets[0].parameters()) + list(nets[1].parameters()))
     opt_d = adamw(list(nets[2].parameters()) + list(nets[3].parameters()))
+    pools = ImagePool(50), ImagePool(50)
     order = []
     optim = wrappers(model, order)
     for step in range(2):
         data = batch(seed=step)
         log = model.train_step(data, optim)
         ref = official_cyclegan_step(*nets, opt_g, opt_d, to_net(data['inputs']['A']),
-                                     to_net(data['inputs']['B']))
+                                     to_net(data['inputs']['B']), *pools)
         for key, value in ref.items():
             assert float(log[key]) == pytest.approx(value.item(), rel=1e-5), key
     assert order == ['generators', 'discriminators'] * 2  # G step, then D step
@@ -164,6 +113,29 @@ def test_cyclegan_step_is_the_official_one():
         assert_same_parameters(model.generators[name], ref)
     for name, ref in zip(('D_A', 'D_B'), nets[2:]):
         assert_same_parameters(model.discriminators[name], ref)
+
+
+@pytest.mark.parametrize('accumulate', [1, 2])
+def test_update_is_update_params_with_the_gradients_freed_before_the_backward(accumulate):
+    torch.manual_seed(0)
+    model = small_pix2pix()
+    net = nn.Linear(3, 2)
+    ref = copy.deepcopy(net)
+    wrapper = OptimWrapper(adamw(net.parameters()), accumulative_counts=accumulate)
+    ref_wrapper = OptimWrapper(adamw(ref.parameters()), accumulative_counts=accumulate)
+    for _ in range(4):
+        x = torch.randn(5, 3)
+        model.update('generators', wrapper, net(x).pow(2).mean())
+        ref_wrapper.update_params(ref(x).pow(2).mean())
+        assert torch.equal(net.weight, ref.weight) and torch.equal(net.bias, ref.bias)
+    # the last update's gradients stay until the next backward (MMEngine frees them)
+    assert ref.weight.grad is None and net.weight.grad is not None
+    x = torch.randn(5, 3)
+    net.weight.grad = net.bias.grad = None
+    net(x).pow(2).mean().backward()
+    fresh = net.weight.grad.clone()  # a stale gradient of this very loss now
+    model.update('generators', OptimWrapper(adamw(net.parameters())), net(x).pow(2).mean())
+    assert torch.equal(net.weight.grad, fresh)  # freed, not added to
 
 
 def test_predict_returns_uint8_images_and_restores_the_mode():
@@ -217,111 +189,157 @@ def test_amp_train_step_on_cpu(make):
     assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
 
 
-class StubTeacher(nn.Module):
-    """Stands in for the core's FrozenTeacher: notes its input."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def forward(self, x):
-        self.seen.append(x.detach().clone())
-        return {'feat': x.mean(1, keepdim=True)}
+IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
+#: a small frozen teacher given with CrossTaskDistiller's keys: the network config and
+#: teacher_* options; its `layer1` is a (B, 64, H/4, W/4) map
+TEACHER = dict(teacher=dict(type='TorchvisionTeacher', model_name='resnet18', weights=None),
+               teacher_seed=0, teacher_norm=IMAGENET)
 
 
-class StubPairs(nn.Module):
-    """Stands in for the core's DistillPairs: records ``module`` of the student only inside
-    ``run_student``, one trainable projector."""
-
-    def __init__(self, student, module):
-        super().__init__()
-        self.proj = nn.Conv2d(1, 1, 1)
-        self.recording, self.records = False, []
-        dict(student.named_modules())[module].register_forward_hook(self._hook)
-
-    def _hook(self, module, inputs, output):
-        if self.recording:
-            self.records.append(output.detach().clone())
-
-    def calibrate(self, fn, teacher_features, input_hw):
-        self.calibrated = (self.run_student(fn).shape, self.records.pop().shape,
-                           tuple(teacher_features['teacher']['feat'].shape), input_hw)
-
-    def run_student(self, fn, *args, **kwargs):
-        self.recording = True
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            self.recording = False
-
-    def forward(self, teacher_features, input_hw):
-        target = self.proj(teacher_features['teacher']['feat'])
-        loss = (self.records[-1].mean() - target.mean()) ** 2
-        return {'enc': (self.records[-1], target, loss)}
-
-    def losses(self, outputs):
-        return {f'loss_distill_{k}': v[2] for k, v in outputs.items()}
+def fitnets_pair(student, teacher='layer1', **kwargs):
+    return dict(name='enc', student=student, teacher=teacher,
+                projector=dict(type='InvertedProjector'), loss=dict(type='FitNetsLoss'), **kwargs)
 
 
-@pytest.mark.parametrize('position, generator', [('cycle', 'G_B'), ('forward', 'G_A')])
-def test_cyclegan_distillation_feature_is_recorded_in_its_own_call(position, generator):
-    """'cycle': Z_s = G_B_E(G_A(x)), although G_B also runs on real B and for the identity
-    loss; 'forward': Z_s = G_A_E(x). The teacher sees the real input x = A."""
-    torch.manual_seed(0)
-    model = small_cyclegan(distill_position=position).train()
-    G_A, G_B = model.generators['G_A'], model.generators['G_B']  # noqa: N806
-    encoder_end = int(G_A.encoder_output.split('.')[1])
-    model.teachers = nn.ModuleDict({'teacher': StubTeacher()})
-    model.distill_pairs = StubPairs(model.generators, f'{generator}.{G_A.encoder_output}')
-    data = batch()
-    real_a = to_net(data['inputs']['A'])
-    with torch.no_grad():
-        x = G_A(real_a) if position == 'cycle' else real_a
-        expected = model.generators[generator].model[:encoder_end + 1](x)
-    optim = OptimWrapperDict(
-        generators=OptimWrapper(adamw(list(model.generators.parameters())
-                                      + list(model.distill_pairs.parameters()))),
-        discriminators=OptimWrapper(adamw(model.discriminators.parameters())))
-    proj_before = model.distill_pairs.proj.weight.detach().clone()
-    log = model.train_step(data, optim)
-    assert len(model.distill_pairs.records) == 1
-    assert torch.allclose(model.distill_pairs.records[0], expected, atol=1e-5)
-    assert torch.equal(model.teachers['teacher'].seen[0], real_a)
-    assert 'loss_distill_enc' in log
-    assert float(log['loss_G']) == pytest.approx(sum(
-        float(v) for k, v in log.items() if k.startswith('loss_') and k not in
-        ('loss_G', 'loss_D', 'loss_D_A', 'loss_D_B')), rel=1e-5)
-    assert not torch.equal(proj_before, model.distill_pairs.proj.weight)  # trained with G
+def translation_optim(model):
+    """The configs' optimizer groups (the projectors train with the generators)."""
+    opt = dict(optimizer=dict(type='AdamW', lr=2e-4, betas=(0.5, 0.999)))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return TranslationOptimWrapperConstructor(dict(generators=opt, discriminators=opt))(model)
+
+
+def capture_pair_outputs(model):
+    """Every output of the pairs' forward, as the core computed it."""
+    outputs = []
+    model.pairs.register_forward_hook(lambda module, args, out: outputs.append(out))
+    return outputs
+
+
+def resnet_encoder(generator, x):
+    """G_E(x) by hand: a ResnetGenerator's layers up to its last residual block."""
+    end = int(generator.encoder_output.split('.')[1])
+    return generator.model[:end + 1](x)
 
 
 @pytest.mark.parametrize('position', ['cycle', 'forward'])
-def test_distillation_is_built_from_the_config_keys_and_calibrated(monkeypatch, position):
-    """`teacher` / `distill_pairs` go to the core's builders (stand-ins here); the pairs'
-    student is the generators; the dry run goes through the distilled generator."""
-    from mmkd_invproj.translation import base
-    built = {}
-
-    def build_teachers(teacher, teachers):
-        built['teacher_cfg'] = teacher
-        return nn.ModuleDict({'teacher': StubTeacher()})
-
-    def build_distill_pairs(pairs, student, teachers):
-        built['student'], built['teachers'] = student, teachers
-        return StubPairs(student, pairs[0]['student'])
-
-    monkeypatch.setattr(base, 'build_teachers', build_teachers)
-    monkeypatch.setattr(base, 'build_distill_pairs', build_distill_pairs)
+def test_cyclegan_distillation_feature_is_the_encoder_of_the_distilled_call(position):
+    """'cycle' (supplementary 6.12): the pair's student side is G_B's encoder on G_A(x),
+    not on a real image, although G_B also runs on the real B and on A (identity loss);
+    'forward' (Table 10's other row): G_A's encoder on x. The teacher sees the real x,
+    renormalised from [-1, 1] to its ImageNet statistics."""
+    torch.manual_seed(0)
     generator = DISTILL_POSITIONS[position][0]
-    pair = dict(name='enc', student=f'{generator}.model.11', teacher='x', loss=dict())
-    model = small_cyclegan(distill_position=position, teacher=dict(model='stub'),
-                           distill_pairs=[pair], distill_input_size=(64, 48))
-    assert built['teacher_cfg'] == dict(model='stub') and built['student'] is model.generators
-    assert built['teachers'] is model.teachers
-    out, feat, teacher_feat, hw = model.distill_pairs.calibrated
-    # ngf 8: 32 channels at 1/4 resolution, one call, the teacher on a 3-channel image
-    assert out == (1, 3, 64, 48) and feat == (1, 32, 16, 12) and hw == (64, 48)
-    assert teacher_feat == (1, 1, 64, 48)
-    assert model.optim_groups()['generators'] == [model.generators, model.distill_pairs]
+    model = small_cyclegan(distill_position=position, **TEACHER, infer_input_size=(32, 32),
+                           distill_pairs=[fitnets_pair(f'{generator}.model.11')]).train()
+    G_A, G_B = model.generators['G_A'], model.generators['G_B']  # noqa: N806
+    data = batch(size=32)
+    real_a, real_b = to_net(data['inputs']['A']), to_net(data['inputs']['B'])
+    with torch.no_grad():
+        if position == 'cycle':
+            expected = resnet_encoder(G_B, G_A(real_a))
+            # G_B's other calls: on the real B (fake_A) and on A (identity loss)
+            others = [resnet_encoder(G_B, real_b), resnet_encoder(G_B, real_a)]
+        else:
+            expected = resnet_encoder(G_A, real_a)
+            others = [resnet_encoder(G_A, G_B(real_b)), resnet_encoder(G_A, real_b)]
+        net = model.teachers['teacher'].network
+        x_t = ((real_a * 127.5 + 127.5) - torch.tensor(IMAGENET['mean']).view(3, 1, 1)) \
+            / torch.tensor(IMAGENET['std']).view(3, 1, 1)
+        teacher_map = net.layer1(net.maxpool(net.relu(net.bn1(net.conv1(x_t)))))
+        expected_pred = model.pairs.projectors['enc'].project(teacher_map)
+    proj_before = model.pairs.projectors['enc'].proj.weight.detach().clone()
+    outputs = capture_pair_outputs(model)
+    optim = translation_optim(model)
+    log = model.train_step(data, optim)
+
+    (out,) = outputs  # one pair computation per step
+    pred, target, loss = out['enc']
+    assert target.shape == (2, 32, 8, 8)  # 4 ngf channels at 1/4 of 32 x 32
+    assert torch.allclose(target, expected, atol=1e-5)
+    for other in others:
+        assert (target - other).abs().max() > 0.1
+    assert torch.allclose(pred, expected_pred, atol=1e-4)  # P(teacher(x)), 8 x 8 already
+    assert float(log['loss_distill_enc']) == pytest.approx(
+        torch.mean((expected_pred - expected) ** 2).item(), rel=1e-4)
+    assert float(log['loss_G']) == pytest.approx(sum(
+        float(v) for k, v in log.items() if k.startswith('loss_') and k not in
+        ('loss_G', 'loss_D', 'loss_D_A', 'loss_D_B')), rel=1e-5)
+    generator_params = {id(p) for g in optim['generators'].optimizer.param_groups
+                        for p in g['params']}
+    assert id(model.pairs.projectors['enc'].proj.weight) in generator_params
+    assert not torch.equal(proj_before, model.pairs.projectors['enc'].proj.weight)
+
+
+def test_pix2pix_feature_is_the_bottleneck_before_the_in_place_relu():
+    """The U-Net's encoder output (its innermost down-convolution) is followed by an
+    in-place ReLU; the pair sees the convolution's output, negative values included
+    (the recorder copies it, a fact it learnt in the build-time dry run, so the
+    training step runs G once)."""
+    torch.manual_seed(0)
+    encoder_output = UnetGenerator(num_downs=5, ngf=8).encoder_output
+    model = Pix2Pix(dict(type='UnetGenerator', num_downs=5, ngf=8),
+                    dict(type='NLayerDiscriminator', in_channels=6, ndf=8), **TEACHER,
+                    infer_input_size=(32, 32),
+                    distill_pairs=[fitnets_pair('G.' + encoder_output)]).train()
+    G = model.generators['G']  # noqa: N806
+    conv = G.get_submodule(encoder_output)
+    parent = G.get_submodule(encoder_output.rsplit('.', 1)[0])
+    relu = parent[int(encoder_output.rsplit('.', 1)[1]) + 1]
+    assert isinstance(relu, nn.ReLU) and relu.inplace
+    data = batch(size=32)
+    by_hand = []
+    handle = conv.register_forward_hook(lambda m, args, out: by_hand.append(out.clone()))
+    with torch.no_grad():  # training mode: batch statistics, as in the step (no dropout)
+        G(to_net(data['inputs']['A']))
+    handle.remove()
+    expected = by_hand[0]
+    assert (expected < 0).any()
+    calls = []
+    G.register_forward_hook(lambda m, args, out: calls.append(1))
+    outputs = capture_pair_outputs(model)
+    model.train_step(data, translation_optim(model))
+    target = outputs[0]['enc'].target
+    assert target.shape == (2, 64, 1, 1)  # 8 ngf channels, 1 x 1 for 32 x 32
+    assert torch.allclose(target, expected, atol=1e-5)
+    assert not torch.allclose(target, expected.clamp(min=0))
+    assert len(calls) == 1
+
+
+def test_distillation_takes_crosstaskdistillers_keys():
+    """`teacher` + `teacher_*` or `teachers` through the core's build_teachers; the
+    GAN input's normalisation is declared to every teacher; misspelt keys fail."""
+    from mmengine.config import Config
+
+    from mmkd_invproj.teachers import FrozenTeacher
+    from mmkd_invproj.utils.config_check import unexpected_model_keys
+    torch.manual_seed(0)
+    net = dict(type='TorchvisionTeacher', model_name='resnet18', weights=None)
+    model = small_cyclegan(
+        teachers=dict(imagenet=dict(model=net, seed=0, norm=IMAGENET),
+                      raw=dict(model=net, seed=1)),
+        distill_pairs=[fitnets_pair('G_B.model.11', teacher_name='imagenet'),
+                       dict(fitnets_pair('G_B.model.10', 'layer2', teacher_name='raw'),
+                            name='mid')],
+        infer_input_size=(32, 32))
+    assert all(isinstance(t, FrozenTeacher) for t in model.teachers.values())
+    assert model.pairs.teacher_names == ['imagenet', 'raw']
+    x = torch.rand(1, 3, 8, 8) * 2 - 1
+    expected = ((x * 127.5 + 127.5) - torch.tensor(IMAGENET['mean']).view(3, 1, 1)) \
+        / torch.tensor(IMAGENET['std']).view(3, 1, 1)
+    assert torch.allclose(model.teachers['imagenet'].prepare(x), expected, atol=1e-5)
+    assert torch.equal(model.teachers['raw'].prepare(x), x)  # no norm: [-1, 1] as it is
+    log = model.train_step(batch(size=32), translation_optim(model))
+    assert {'loss_distill_enc', 'loss_distill_mid'} <= set(log)
+
+    with pytest.raises(TypeError, match='teacher_norm'):
+        small_cyclegan(teacher=net, teacher_nrom=IMAGENET)
+    with pytest.raises(ValueError, match='either'):
+        small_cyclegan(teacher=net, teachers=dict(a=dict(model=net)))
+    cfg = Config(dict(model=dict(type='CycleGAN', generator={}, discriminator={}, teacher=net,
+                                 teacher_seed=0, infer_input_size=(64, 64), distill_pairs=[],
+                                 teacher_nrom=IMAGENET)))
+    assert unexpected_model_keys(cfg) == ('CycleGAN', ['teacher_nrom'])
+
 
 
 def test_cyclegan_pair_outside_the_distilled_generator_fails_early():
@@ -343,3 +361,27 @@ def test_encoder_output_names_match_the_configs():
     from mmkd_invproj.translation import UnetGenerator
     net = UnetGenerator(num_downs=8, ngf=1)
     assert cfg.kd_student_feature['student'] == 'G.' + net.encoder_output
+
+
+def test_generator_extraction_keeps_one_generator_and_drops_the_rest():
+    from mmkd_invproj.apis import extract_generator_state_dict
+    torch.manual_seed(0)
+    model = small_cyclegan(**TEACHER, infer_input_size=(32, 32),
+                           distill_pairs=[fitnets_pair('G_B.model.11')])
+    state = model.state_dict()
+    g_b, dropped = extract_generator_state_dict(state, 'G_B')
+    net = ResnetGenerator(ngf=8, n_blocks=2)
+    net.load_state_dict(g_b, strict=True)
+    assert all(torch.equal(v, state[f'generators.G_B.{k}']) for k, v in g_b.items())
+    count = dict.fromkeys(('teachers', 'pairs', 'discriminators'), 0)
+    for key in state:
+        if key.split('.', 1)[0] in count:
+            count[key.split('.', 1)[0]] += 1
+    count['generators.G_A'] = len(g_b)  # the same architecture
+    assert dropped == count and count['pairs'] == 1  # the projector's weight
+    both, _ = extract_generator_state_dict(state)
+    assert {k.split('.', 1)[0] for k in both} == {'G_A', 'G_B'}
+    with pytest.raises(KeyError, match=r"\['G_A', 'G_B'\]"):
+        extract_generator_state_dict(state, 'G')
+    with pytest.raises(KeyError, match='Pix2Pix / CycleGAN'):
+        extract_generator_state_dict({'student.x': torch.zeros(1)})

@@ -22,8 +22,9 @@ class TranslationRankProbeHook(Hook):
         rank = dist.get_rank() if dist.is_initialized() else 0
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         wrapped = {name: type(child).__name__ for name, child in model.named_children()}
-        checksums = {name: float(sum(p.double().sum() for p in getattr(model, name).parameters()))
-                     for name in ('generators', 'discriminators')}
+        checksums = {name: float(sum(p.double().sum() for p in child.parameters()))
+                     for name, child in model.named_children()
+                     if next(child.parameters(), None) is not None}
         with open(osp.join(runner.work_dir, f'rank{rank}.json'), 'w') as f:
             json.dump(dict(rank=rank, world_size=dist.get_world_size(), iters=len(self.losses),
                            losses=self.losses, checksums=checksums, wrapped=wrapped), f)

@@ -1,8 +1,8 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """Image-to-image translation students of the paper (supplementary 6.3.3, 6.4, 6.7, 6.12):
 Pix2Pix (colorization) and CycleGAN (satellite-to-map) on MMEngine, with the official
-networks, data layout, metrics (PSNR, FID) and the hand-off to cross-task distillation
-(``distill.py``)."""
+networks, data layout and metrics (PSNR, FID), distilled through the shared core
+(``FrozenTeacher``, ``DistillPairs``) as ``CrossTaskDistiller`` is."""
 from .base import BaseTranslationModel, NetworkDict
 from .colour import lab_to_rgb, rgb_to_lab
 from .cyclegan import CycleGAN

@@ -1,17 +1,23 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """What Pix2Pix and CycleGAN share: the networks by name, the optimizer groups,
-prediction for metrics, and the hand-off to the distillation wiring."""
+prediction for metrics, and the distillation parts (the core's frozen teachers and
+pairs)."""
 import contextlib
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple,
+                    Union)
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 from torch import Tensor
 
+from ..distillers.pairs import DistillPairs, PairOutput
+from ..hooks.feature_recorder import unwrap_model
 from ..registry import MODELS
-from .distill import build_distill_pairs, build_teachers, calibrate_pairs, distilled_call, unwrap
+from ..teachers.frozen import SINGLE_TEACHER_KEYS, build_teachers
+from .data_preprocessor import TEACHER_INPUT_NORM
 
 
 class NetworkDict(nn.ModuleDict):
@@ -43,12 +49,23 @@ class BaseTranslationModel(BaseModel):
 
     Holds ``generators`` and ``discriminators`` (:class:`NetworkDict`, keyed by the
     official names: ``G``/``D`` for Pix2Pix, ``G_A``/``G_B``/``D_A``/``D_B`` for
-    CycleGAN), the adversarial loss, and optionally the frozen teacher(s) and
-    ``distill_pairs`` of cross-task distillation (``distill.py``; the pairs' student
-    is ``generators``). Training goes through ``train_step`` with an
-    ``OptimWrapperDict`` of two wrappers, ``'generators'`` (generators and
-    projectors) and ``'discriminators'`` (see :meth:`optim_groups` and
-    ``TranslationOptimWrapperConstructor``); ``forward(mode='loss')`` does not exist.
+    CycleGAN), the adversarial loss and, for cross-task distillation, the same parts
+    as ``CrossTaskDistiller`` built from the same config keys: ``teachers`` (the
+    frozen :class:`~mmkd_invproj.teachers.FrozenTeacher` modules of
+    :func:`~mmkd_invproj.teachers.build_teachers`) and ``pairs`` (one
+    :class:`~mmkd_invproj.distillers.DistillPairs` whose student is ``generators``, so
+    a pair names its student module with the generator first: ``'G_B.model.18'``).
+    Training goes through ``train_step`` with an ``OptimWrapperDict`` of two
+    wrappers, ``'generators'`` (generators and projectors) and ``'discriminators'``
+    (see :meth:`optim_groups` and ``TranslationOptimWrapperConstructor``);
+    ``forward(mode='loss')`` does not exist.
+
+    The teachers see the real input x as an RGB image in [-1, 1]
+    (``TranslationDataPreprocessor.teacher_input``); each is told so
+    (``set_input_norm`` with :data:`~.data_preprocessor.TEACHER_INPUT_NORM`), and one
+    with a ``norm`` of its own (``teacher_norm``) gets its input renormalised to it.
+    The student feature of a pair is recorded in exactly one generator call, the one
+    the subclass runs through :meth:`distilled_call`.
 
     ``val_step`` / ``test_step`` translate domain A with the default generator and
     return one ``BaseDataElement`` per image with ``input_img``, ``pred_img`` and (when
@@ -65,16 +82,33 @@ class BaseTranslationModel(BaseModel):
         default_generator (str): The generator of ``predict`` (A -> B).
         data_preprocessor (dict, optional): Defaults to
             ``TranslationDataPreprocessor`` (RGB in [-1, 1]).
-        teacher (dict, optional): One frozen teacher (``FrozenTeacher`` arguments).
-        teachers (dict, optional): Several, by name.
-        distill_pairs (Sequence[dict]): The core's pair configs; student module names
-            start with a generator name (``'G_B.model.18'``).
-        distill_input_size (tuple[int, int]): (H, W) of the dry run that infers the
-            projector channels.
+        teacher (dict, optional): One teacher's network config, as for
+            ``CrossTaskDistiller`` (its options are the ``teacher_*`` keywords).
+        distill_pairs (Sequence[dict]): The pairs (see ``DistillPairs``); student
+            module names start with a generator name.
+        teachers (dict, optional): Several teachers by name, with ``FrozenTeacher``'s
+            arguments; each pair picks one with ``teacher_name``.
+        infer_input_size (tuple[int, int]): (H, W) of the dry run that infers the
+            projector channels a config leaves out (a multiple of 256 for
+            ``unet_256``).
         test_train_mode (bool): Predict with the generators in training mode (batch
             statistics, dropout on), as the official ``test.py`` without ``--eval``.
         init_cfg (dict, optional): Unused (kept for MMEngine).
+        **teacher_options: The single teacher's ``teacher_ckpt``, ``teacher_seed``,
+            ``teacher_norm``, ``teacher_input_size``, ``teacher_dtype``,
+            ``teacher_method``, ``teacher_early_exit`` ... (see ``build_teachers``).
+
+    Raises:
+        KeyError: for a ``default_generator`` that is not a generator, or an unknown
+            module name in a pair (close names listed).
+        ValueError: invalid pairs, or both ``teacher`` and ``teachers``.
+        TypeError: an unknown ``teacher_*`` keyword (the valid ones listed).
     """
+
+    #: the keywords a subclass passes on through ``**kwargs`` (read by the tools'
+    #: config check, so a misspelt key fails before the Runner starts)
+    accepted_keywords = ('data_preprocessor', 'teacher', 'distill_pairs', 'teachers',
+                         'infer_input_size', 'init_cfg') + tuple(SINGLE_TEACHER_KEYS)
 
     def __init__(self,
                  generators: Mapping[str, dict],
@@ -83,11 +117,12 @@ class BaseTranslationModel(BaseModel):
                  default_generator: str,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  teacher: Optional[dict] = None,
-                 teachers: Optional[Mapping[str, dict]] = None,
                  distill_pairs: Sequence[dict] = (),
-                 distill_input_size: Tuple[int, int] = (256, 256),
+                 teachers: Optional[Mapping[str, dict]] = None,
+                 infer_input_size: Tuple[int, int] = (256, 256),
                  test_train_mode: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 **teacher_options) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='TranslationDataPreprocessor')
         super().__init__(data_preprocessor=_build(data_preprocessor), init_cfg=init_cfg)
@@ -100,17 +135,18 @@ class BaseTranslationModel(BaseModel):
         self.default_generator = default_generator
         self.gan_loss = _build(gan_loss)
         self.test_train_mode = test_train_mode
-        self.distill_input_size = tuple(distill_input_size)
-        self.teachers = build_teachers(teacher, teachers)
-        self.distill_pairs = build_distill_pairs(distill_pairs, self.generators, self.teachers)
+        self.teachers = build_teachers(teacher, teachers, **teacher_options)
+        for t in self.teachers.values():
+            t.set_input_norm(TEACHER_INPUT_NORM['mean'], TEACHER_INPUT_NORM['std'])
+        self.pairs = DistillPairs(distill_pairs, self.generators, self.teachers)
+        self.infer_input_size = tuple(infer_input_size)
+        self._stepped: Set[str] = set()  # optimizer groups whose gradients are stale
 
     # ------------------------------------------------------------------ training helpers
     def optim_groups(self) -> Dict[str, List[nn.Module]]:
         """The modules each optimizer trains: ``'generators'`` (the generators and the
         distillation projectors), ``'discriminators'``."""
-        groups = {'generators': [self.generators]}
-        if self.distill_pairs is not None:
-            groups['generators'].append(self.distill_pairs)
+        groups = {'generators': [self.generators, self.pairs]}
         if self.discriminators is not None:
             groups['discriminators'] = [self.discriminators]
         return groups
@@ -119,24 +155,90 @@ class BaseTranslationModel(BaseModel):
         """Nothing to do: the networks were initialised N(0, 0.02) when built, the
         teacher holds its loaded weights and the projectors their own init."""
 
-    def distilled(self, fn: Callable[..., Any], *args, teacher_input: Tensor) -> Tuple[Any, dict]:
-        """``fn(*args)`` as the distilled student call (its student features recorded),
-        with the teacher(s) on ``teacher_input``; returns (output, distillation losses,
-        empty without pairs). See :func:`distilled_call`."""
-        return distilled_call(self.teachers, self.distill_pairs, teacher_input, fn, *args)
+    @property
+    def distilling(self) -> bool:
+        """Whether the model has distillation pairs."""
+        return bool(unwrap_model(self.pairs).specs)
 
-    def calibrate_distillation(self, generator: str) -> None:
+    def teacher_features(self, inputs: Tensor) -> Dict[str, Dict[str, Tensor]]:
+        """Run every teacher some pair reads, once, on the real input.
+
+        Args:
+            inputs (Tensor): The real input x as RGB in [-1, 1], (B, 3, H, W).
+
+        Returns:
+            dict: ``{teacher name: {feature key: (B, C, h, w) float32 map}}``.
+        """
+        pairs = unwrap_model(self.pairs)
+        return {name: self.teachers[name](inputs) for name in pairs.teacher_names}
+
+    def distilled_call(self, fn: Callable[..., Any], *args, teacher_input: Tensor
+                       ) -> Tuple[Any, Dict[str, PairOutput]]:
+        """``fn(*args)`` as the distilled student call, and every pair's outputs.
+
+        The pairs record the student features of this call only
+        (``DistillPairs.run_student``), e.g. CycleGAN's ``G_B(fake_B)`` and not G_B's
+        calls on real images or for the identity loss; the teachers run on
+        ``teacher_input``. Without pairs this is ``fn(*args)`` and no outputs.
+
+        Args:
+            fn (Callable): The student call (the generators, possibly DDP-wrapped).
+            *args: Its arguments (``'G_B', fake_b``).
+            teacher_input (Tensor): The real input x, RGB in [-1, 1], (B, 3, H, W).
+
+        Returns:
+            tuple: (``fn``'s output, ``{pair name: PairOutput(pred, target, loss)}``;
+            ``DistillPairs.losses`` turns them into ``loss_distill_<name>`` terms).
+        """
+        if not self.distilling:
+            return fn(*args), {}
+        features = self.teacher_features(teacher_input)
+        out = unwrap_model(self.pairs).run_student(fn, *args)
+        # through the DDP wrapper when there is one: it synchronises the projectors
+        return out, self.pairs(features, tuple(teacher_input.shape[-2:]))
+
+    @torch.no_grad()
+    def calibrate(self, generator: str) -> None:
         """Dry run of the distilled call ``generator`` on a zero image of
-        ``distill_input_size`` so the pairs infer the projector channels (eval mode,
-        no gradient, nothing kept)."""
-        if self.distill_pairs is None:
+        ``infer_input_size`` (eval mode, no gradient, nothing kept) when a projector
+        still lacks its channels."""
+        pairs = unwrap_model(self.pairs)
+        if not pairs.needs_calibration:
             return
-        h, w = self.distill_input_size
-        net = unwrap(self.generators)[generator]
-        x = torch.zeros(1, getattr(net, 'in_channels', 3), h, w)
+        net = unwrap_model(self.generators)[generator]
+        x = torch.zeros(1, getattr(net, 'in_channels', 3), *self.infer_input_size)
+        teacher_input = torch.zeros(1, 3, *self.infer_input_size)
         with self._mode(self.generators, train=False):
-            calibrate_pairs(self.teachers, self.distill_pairs, torch.zeros(1, 3, h, w),
-                            lambda: self.generators(generator, x))
+            pairs.calibrate(lambda: self.generators(generator, x),
+                            self.teacher_features(teacher_input), self.infer_input_size)
+
+    def update(self, group: str, optim_wrapper: OptimWrapper, loss: Tensor) -> None:
+        """``optim_wrapper.update_params(loss)`` in the official order: the gradients of
+        the last update are freed right before this backward, not right after that
+        step.
+
+        MMEngine's ``update_params`` frees them (``zero_grad``) after the step, so the
+        next forward takes their memory and the next backward allocates them anew: on
+        a CPU that made a Pix2Pix step about 14 % slower than the official loop, whose
+        backward reuses the memory its ``zero_grad`` has just freed
+        (``tools/analysis/benchmark_translation.py``; zeroing them in place instead
+        costs their accumulation, about 7 %). Gradient accumulation
+        (``accumulative_counts``) and AMP work as in ``update_params``; between steps
+        the parameters keep the gradients of their last update, as in the official
+        code.
+
+        Args:
+            group (str): The optimizer group (``'generators'``, ``'discriminators'``).
+            optim_wrapper (OptimWrapper): Its wrapper.
+            loss (Tensor): The scalar loss of this group.
+        """
+        if group in self._stepped:
+            optim_wrapper.zero_grad()
+            self._stepped.discard(group)
+        optim_wrapper.backward(optim_wrapper.scale_loss(loss))
+        if optim_wrapper.should_update():
+            optim_wrapper.step()
+            self._stepped.add(group)
 
     def parse_named_losses(self, losses: Dict[str, Tensor],
                            total: str) -> Tuple[Tensor, Dict[str, Tensor]]:
@@ -208,4 +310,4 @@ class BaseTranslationModel(BaseModel):
     def discriminator(self, name: str) -> nn.Module:
         """The discriminator ``name`` outside any DDP wrapper: for the generator step,
         where it is frozen and its gradients must not be synchronised."""
-        return unwrap(self.discriminators)[name]
+        return unwrap_model(self.discriminators)[name]

@@ -6,6 +6,7 @@ from typing import Dict, Sequence
 from mmengine.optim import OptimWrapperDict
 from torch import Tensor
 
+from ..distillers.pairs import DistillPairs
 from ..registry import MODELS
 from .base import BaseTranslationModel, set_requires_grad
 from .image_pool import ImagePool
@@ -54,7 +55,8 @@ class CycleGAN(BaseTranslationModel):
         pool_size (int): Capacity of each image pool. Defaults to 50.
         distill_position (str): ``'cycle'`` or ``'forward'`` (see above).
         **kwargs: :class:`BaseTranslationModel` arguments (``data_preprocessor``,
-            ``teacher``, ``teachers``, ``distill_pairs``, ``distill_input_size``).
+            ``teacher`` and the ``teacher_*`` keywords, ``teachers``,
+            ``distill_pairs``, ``infer_input_size``).
 
     Raises:
         ValueError: for an unknown ``distill_position``, or a pair whose student
@@ -80,7 +82,7 @@ class CycleGAN(BaseTranslationModel):
         self.lambda_A, self.lambda_B, self.lambda_identity = lambda_A, lambda_B, lambda_identity
         self.distill_position = distill_position
         self.fake_A_pool, self.fake_B_pool = ImagePool(pool_size), ImagePool(pool_size)
-        self.calibrate_distillation(DISTILL_POSITIONS[distill_position][0])
+        self.calibrate(DISTILL_POSITIONS[distill_position][0])
 
     def train_step(self, data: dict, optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """One official CycleGAN iteration (see the class docstring); returns the log
@@ -95,14 +97,14 @@ class CycleGAN(BaseTranslationModel):
 
         set_requires_grad(self.discriminators, False)
         with g_optim.optim_context(G):
-            if self.distill_position == 'forward':
-                fake_b, distill_losses = self.distilled(G, 'G_A', real_a,
-                                                        teacher_input=teacher_input)
+            if self.distill_position == 'forward':  # Z_s = G_A_E(x)
+                fake_b, pair_outputs = self.distilled_call(G, 'G_A', real_a,
+                                                           teacher_input=teacher_input)
                 rec_a = G('G_B', fake_b)
-            else:
+            else:  # Z_s = G_B_E(G_A(x)), recorded in the cycle pass itself
                 fake_b = G('G_A', real_a)
-                rec_a, distill_losses = self.distilled(G, 'G_B', fake_b,
-                                                       teacher_input=teacher_input)
+                rec_a, pair_outputs = self.distilled_call(G, 'G_B', fake_b,
+                                                          teacher_input=teacher_input)
             fake_a = G('G_B', real_b)
             rec_b = G('G_A', fake_a)
             g_losses = {}
@@ -115,9 +117,9 @@ class CycleGAN(BaseTranslationModel):
             g_losses['loss_G_B'] = self.gan_loss(self.discriminator('D_B')(fake_a), True)
             g_losses['loss_cycle_A'] = self.lambda_A * self.l1(rec_a, real_a)
             g_losses['loss_cycle_B'] = self.lambda_B * self.l1(rec_b, real_b)
-            g_losses.update(distill_losses)
+            g_losses.update(DistillPairs.losses(pair_outputs))
         loss_g, log_vars = self.parse_named_losses(g_losses, 'loss_G')
-        g_optim.update_params(loss_g)
+        self.update('generators', g_optim, loss_g)
 
         set_requires_grad(self.discriminators, True)
         with d_optim.optim_context(self.discriminators):
@@ -125,7 +127,7 @@ class CycleGAN(BaseTranslationModel):
                 loss_D_A=self._discriminator_loss('D_A', real_b, self.fake_B_pool.query(fake_b)),
                 loss_D_B=self._discriminator_loss('D_B', real_a, self.fake_A_pool.query(fake_a)))
         loss_d, d_log = self.parse_named_losses(d_losses, 'loss_D')
-        d_optim.update_params(loss_d)
+        self.update('discriminators', d_optim, loss_d)
         log_vars.update(d_log)
         return log_vars
 

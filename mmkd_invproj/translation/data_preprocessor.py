@@ -10,6 +10,10 @@ from ..registry import MODELS
 from .colour import lab_to_rgb, rgb_to_lab
 
 COLOUR_SPACES = ('rgb', 'lab')
+#: the normalisation of :meth:`TranslationDataPreprocessor.teacher_input` on the 0-255
+#: scale (``x = p / 127.5 - 1``), what a frozen teacher is told it receives
+#: (``FrozenTeacher.set_input_norm``)
+TEACHER_INPUT_NORM = dict(mean=[127.5] * 3, std=[127.5] * 3)
 
 
 @MODELS.register_module()
@@ -90,7 +94,7 @@ class TranslationDataPreprocessor(BaseDataPreprocessor):
 
     def teacher_input(self, real_a: Tensor) -> Tensor:
         """The real input x as an RGB image in [-1, 1], (B, 3, H, W): what the frozen
-        teacher sees (``FrozenTeacher.set_input_norm([127.5] * 3, [127.5] * 3)``)."""
+        teachers are given (normalised as :data:`TEACHER_INPUT_NORM`)."""
         if self.colour_space == 'rgb':
             return real_a
         return self.to_rgb(real_a, 'A') * 2 - 1

@@ -6,8 +6,8 @@ from typing import Dict, Optional
 import torch.nn as nn
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
+from ..hooks.feature_recorder import unwrap_model
 from ..registry import OPTIM_WRAPPER_CONSTRUCTORS
-from .distill import unwrap
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -46,7 +46,7 @@ class TranslationOptimWrapperConstructor:
         self.paramwise_cfg = paramwise_cfg
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
-        model = unwrap(model)
+        model = unwrap_model(model)
         groups = model.optim_groups()
         if set(groups) != set(self.group_cfgs):
             raise ValueError(f'{type(model).__name__} trains the groups {sorted(groups)}; '

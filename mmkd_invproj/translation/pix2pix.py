@@ -6,6 +6,7 @@ import torch
 from mmengine.optim import OptimWrapperDict
 from torch import Tensor
 
+from ..distillers.pairs import DistillPairs
 from ..registry import MODELS
 from .base import BaseTranslationModel, set_requires_grad
 
@@ -17,7 +18,8 @@ class Pix2Pix(BaseTranslationModel):
     One training step is the official ``Pix2PixModel.optimize_parameters``:
 
     1. ``fake_B = G(real_A)`` (the distilled student call when ``distill_pairs`` are
-       set: the pairs record G's features of this call, the teacher sees real_A);
+       set: the pairs record G's features of this call, e.g. the encoder output
+       ``'G.' + UnetGenerator.encoder_output``, and the teachers see real_A);
     2. discriminator step: ``loss_D = 0.5 * (GAN(D([A, fake_B.detach()]), fake) +
        GAN(D([A, B]), real))``, logged as ``loss_D_fake`` + ``loss_D_real`` (each
        already halved), one update of ``optim_wrapper['discriminators']``;
@@ -39,8 +41,9 @@ class Pix2Pix(BaseTranslationModel):
             Pix2Pix (the batch norms' running statistics, which this mode never
             uses, are updated by the evaluation batches too). Defaults to True.
         **kwargs: :class:`BaseTranslationModel` arguments (``data_preprocessor``,
-            ``teacher``, ``teachers``, ``distill_pairs`` with student modules named
-            ``'G.<module>'``, ``distill_input_size``).
+            ``teacher`` and the ``teacher_*`` keywords, ``teachers``,
+            ``distill_pairs`` with student modules named ``'G.<module>'``,
+            ``infer_input_size``).
     """
 
     def __init__(self, generator: dict, discriminator: dict,
@@ -50,7 +53,7 @@ class Pix2Pix(BaseTranslationModel):
                          gan_loss=gan_loss, default_generator='G',
                          test_train_mode=test_train_mode, **kwargs)
         self.lambda_l1 = lambda_l1
-        self.calibrate_distillation('G')
+        self.calibrate('G')
 
     def train_step(self, data: dict, optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """One official Pix2Pix iteration (see the class docstring); returns the
@@ -62,8 +65,8 @@ class Pix2Pix(BaseTranslationModel):
         teacher_input = self.data_preprocessor.teacher_input(real_a)
 
         with g_optim.optim_context(self.generators):
-            fake_b, distill_losses = self.distilled(self.generators, 'G', real_a,
-                                                    teacher_input=teacher_input)
+            fake_b, pair_outputs = self.distilled_call(self.generators, 'G', real_a,
+                                                       teacher_input=teacher_input)
 
         set_requires_grad(self.discriminators, True)
         with d_optim.optim_context(self.discriminators):
@@ -72,16 +75,16 @@ class Pix2Pix(BaseTranslationModel):
             d_losses = dict(loss_D_fake=0.5 * self.gan_loss(pred_fake, False),
                             loss_D_real=0.5 * self.gan_loss(pred_real, True))
         loss_d, log_vars = self.parse_named_losses(d_losses, 'loss_D')
-        d_optim.update_params(loss_d)
+        self.update('discriminators', d_optim, loss_d)
 
         set_requires_grad(self.discriminators, False)
         with g_optim.optim_context(self.generators):
             pred_fake = self.discriminator('D')(torch.cat([real_a, fake_b], 1))
             g_losses = dict(loss_G_GAN=self.gan_loss(pred_fake, True),
                             loss_G_L1=self.lambda_l1 * self.l1(fake_b, real_b),
-                            **distill_losses)
+                            **DistillPairs.losses(pair_outputs))
         loss_g, g_log = self.parse_named_losses(g_losses, 'loss_G')
-        g_optim.update_params(loss_g)
+        self.update('generators', g_optim, loss_g)
         set_requires_grad(self.discriminators, True)
         log_vars.update(g_log)
         return log_vars

@@ -17,3 +17,5 @@ kd_teacher = dict(
     teacher_ckpt_strict=True,
     teacher_norm=dict(mean=[0., 0., 0.], std=[255., 255., 255.]))
 kd_teacher_feature = dict(teacher='norm3')
+# AiT's depth pipeline: RGB / 255 (as teacher_norm above).
+kd_teacher_norm = dict(teacher_norm=dict(mean=[0., 0., 0.], std=[255., 255., 255.]))

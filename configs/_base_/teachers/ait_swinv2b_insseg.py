@@ -11,3 +11,6 @@ kd_teacher = dict(
     teacher=dict(img_size=(640, 640), use_shift=True),
     teacher_ckpt='checkpoints/ait_insseg_swinv2b.pth',
     teacher_norm=None)
+# AiT's COCO pipeline: ImageNet mean / std.
+kd_teacher_norm = dict(teacher_norm=dict(mean=[123.675, 116.28, 103.53],
+                                         std=[58.395, 57.12, 57.375]))

@@ -10,3 +10,6 @@ kd_teacher = dict(
     teacher=dict(type='TorchvisionTeacher', model_name='deeplabv3_resnet50',
                  weights='COCO_WITH_VOC_LABELS_V1'))
 kd_teacher_feature = dict(teacher='backbone.layer4')
+# Trained on ImageNet-normalised RGB (torchvision's transforms).
+kd_teacher_norm = dict(teacher_norm=dict(mean=[123.675, 116.28, 103.53],
+                                         std=[58.395, 57.12, 57.375]))

@@ -16,3 +16,6 @@ kd_teacher = dict(
     teacher=dict(cfg_path='mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', pretrained=True),
     teacher_method='extract_feat')
 kd_teacher_feature = dict(teacher='neck', teacher_index=1)
+# Trained on ImageNet-normalised RGB (its DetDataPreprocessor).
+kd_teacher_norm = dict(teacher_norm=dict(mean=[123.675, 116.28, 103.53],
+                                         std=[58.395, 57.12, 57.375]))

@@ -10,3 +10,6 @@ kd_teacher = dict(
     teacher_ckpt='checkpoints/mask_rcnn_r50_fpn_1x_coco_20200205-d4b0c5d6.pth',
     teacher_ckpt_prefix='backbone.')
 kd_teacher_feature = dict(teacher='layer4')
+# Trained on ImageNet-normalised RGB (MMDet's DetDataPreprocessor of this model).
+kd_teacher_norm = dict(teacher_norm=dict(mean=[123.675, 116.28, 103.53],
+                                         std=[58.395, 57.12, 57.375]))

@@ -8,3 +8,6 @@ kd_teacher = dict(
     teacher=dict(type='ResNetV1c', depth=50, out_indices=(3,),
                  init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')))
 kd_teacher_feature = dict(teacher='layer4')
+# Trained on ImageNet-normalised RGB.
+kd_teacher_norm = dict(teacher_norm=dict(mean=[123.675, 116.28, 103.53],
+                                         std=[58.395, 57.12, 57.375]))

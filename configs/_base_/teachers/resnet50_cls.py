@@ -6,3 +6,6 @@
 kd_teacher = dict(
     teacher=dict(type='TorchvisionTeacher', model_name='resnet50', weights='IMAGENET1K_V2'))
 kd_teacher_feature = dict(teacher='layer4')
+# Trained on ImageNet-normalised RGB (torchvision's transforms).
+kd_teacher_norm = dict(teacher_norm=dict(mean=[123.675, 116.28, 103.53],
+                                         std=[58.395, 57.12, 57.375]))

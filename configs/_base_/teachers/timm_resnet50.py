@@ -9,3 +9,6 @@ kd_teacher = dict(
     teacher=dict(type='TimmTeacher', model_name='resnet50', pretrained=True,
                  features_only=True, out_indices=(4,)))
 kd_teacher_feature = dict(teacher='layer4')
+# Trained on ImageNet-normalised RGB (timm's pretrained_cfg mean / std).
+kd_teacher_norm = dict(teacher_norm=dict(mean=[123.675, 116.28, 103.53],
+                                         std=[58.395, 57.12, 57.375]))
