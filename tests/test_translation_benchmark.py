@@ -42,16 +42,6 @@ def test_plain_phase_is_the_package_step(config, size):
         assert float(log[key]) == pytest.approx(value.item(), rel=1e-4), key
 
 
-def test_time_interleaved_rotates_and_drops_the_warmup():
-    calls = []
-    phases = {k: (lambda k=k: calls.append(k)) for k in 'abc'}
-    times = bench.time_interleaved(phases, warmup=1, rounds=3)
-    # each turn: one untimed and one timed call
-    assert ''.join(calls) == 'aabbcc' + 'bbccaa' + 'ccaabb' + 'aabbcc'
-    assert {k: len(v) for k, v in times.items()} == dict(a=3, b=3, c=3)
-    assert all(t >= 0 for v in times.values() for t in v)
-
-
 def test_ratios_and_report():
     times = dict(plain=[1.0, 2.0, 3.0], step=[2.1, 2.0, 2.2], teacher=[1.0, 1.0, 1.0],
                  distill=[3.3, 3.0, 3.1])

@@ -17,6 +17,19 @@ STUDENT_PREFIX = 'student.'
 GENERATORS_PREFIX = 'generators.'
 
 
+def _split_prefix(state_dict: Dict[str, torch.Tensor], prefix: str
+                  ) -> Tuple[Dict[str, torch.Tensor], Dict[str, int]]:
+    """The entries under ``prefix`` (stripped) and {top-level name: count} of the rest."""
+    kept, dropped = {}, {}
+    for key, value in state_dict.items():
+        if key.startswith(prefix):
+            kept[key[len(prefix):]] = value
+        else:
+            top = key.split('.', 1)[0]
+            dropped[top] = dropped.get(top, 0) + 1
+    return kept, dropped
+
+
 def extract_student_state_dict(state_dict: Dict[str, torch.Tensor]
                                ) -> Tuple[Dict[str, torch.Tensor], Dict[str, int]]:
     """Split a distiller state dict: the student's weights, and counts of what was dropped.
@@ -32,13 +45,7 @@ def extract_student_state_dict(state_dict: Dict[str, torch.Tensor]
     Raises:
         KeyError: when no key starts with ``student.`` (not a distiller checkpoint).
     """
-    student, dropped = {}, {}
-    for key, value in state_dict.items():
-        if key.startswith(STUDENT_PREFIX):
-            student[key[len(STUDENT_PREFIX):]] = value
-        else:
-            top = key.split('.', 1)[0]
-            dropped[top] = dropped.get(top, 0) + 1
+    student, dropped = _split_prefix(state_dict, STUDENT_PREFIX)
     if not student:
         raise KeyError('no "student.*" key in the checkpoint: is it a CrossTaskDistiller '
                        f'checkpoint? First keys: {list(state_dict)[:5]}')
@@ -63,13 +70,7 @@ def extract_generator_state_dict(state_dict: Dict[str, torch.Tensor],
         KeyError: without ``generators.*`` keys, or for an unknown ``generator``
             (the message lists the generators).
     """
-    kept, dropped = {}, {}
-    for key, value in state_dict.items():
-        if key.startswith(GENERATORS_PREFIX):
-            kept[key[len(GENERATORS_PREFIX):]] = value
-        else:
-            top = key.split('.', 1)[0]
-            dropped[top] = dropped.get(top, 0) + 1
+    kept, dropped = _split_prefix(state_dict, GENERATORS_PREFIX)
     names = sorted({k.split('.', 1)[0] for k in kept})
     if not names:
         raise KeyError('no "generators.*" key in the checkpoint: is it a Pix2Pix / CycleGAN '

@@ -19,14 +19,12 @@ distillation overhead, target <= 1.05), each from the phases' medians.
 """
 import copy
 import os
-import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Sequence
 
 import numpy as np
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
-from torch.utils.benchmark import Timer
 
 from ..registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from .reference import official_cyclegan_step, official_pix2pix_step
@@ -126,37 +124,6 @@ def make_phases(cfg: Config, size: int, batch: int, seed: int = 0
         step=lambda: step.train_step(data, optims['step']),
         teacher=lambda: distill.teacher_features(teacher_input),
         distill=lambda: distill.train_step(data, optims['distill']))
-
-
-def time_interleaved(phases: Dict[str, Callable[[], object]], warmup: int, rounds: int,
-                     progress: Optional[Callable[[str], None]] = None
-                     ) -> Dict[str, List[float]]:
-    """Process CPU seconds of each phase, one call per phase per round.
-
-    A phase's turn in a round is ``torch.utils.benchmark.Timer.blocked_autorange(
-    min_run_time=0)`` with ``timer=time.process_time`` (user + system time of the
-    process) at the current thread count: one untimed call, then one timed call. The
-    order of the phases rotates every round, so a change of load on a shared machine,
-    and the order itself, hit every phase alike; the first ``warmup`` rounds are
-    discarded.
-
-    Returns:
-        dict[str, list[float]]: ``rounds`` seconds per phase, in round order.
-    """
-    names = list(phases)
-    timers = {k: Timer('fn()', globals=dict(fn=fn), timer=time.process_time, label=k,
-                       num_threads=torch.get_num_threads()) for k, fn in phases.items()}
-    times: Dict[str, List[float]] = {k: [] for k in names}
-    for r in range(warmup + rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        this_round = {k: timers[k].blocked_autorange(min_run_time=0).median for k in order}
-        if r >= warmup:
-            for k in names:
-                times[k].append(this_round[k])
-        if progress is not None:
-            progress(f'round {r + 1}/{warmup + rounds} ({"warm-up" if r < warmup else "timed"}): '
-                     + ', '.join(f'{k} {1e3 * this_round[k]:.0f} ms' for k in names))
-    return times
 
 
 def ratios(medians: Dict[str, float]) -> Dict[str, float]:

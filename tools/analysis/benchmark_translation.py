@@ -21,6 +21,7 @@ import torch
 from mmengine.config import Config
 
 import mmkd_invproj  # noqa: F401  (registers the models)
+from mmkd_invproj.analysis import time_interleaved
 from mmkd_invproj.translation import benchmark as bench
 
 CONFIGS = ['configs/translation/pix2pix_facades_colorization_cls_fitnets_inv.py',
@@ -66,8 +67,9 @@ def main() -> None:
         name = osp.splitext(osp.basename(path))[0]
         print(f'{name}: building ({size} x {size})', flush=True)
         phases = bench.make_phases(cfg, size, args.batch)
-        times = bench.time_interleaved(phases, args.warmup, args.rounds,
-                                       progress=lambda line: print('  ' + line, flush=True))
+        measured = time_interleaved(phases, args.warmup, args.rounds, clock='cpu',
+                                    progress=lambda line: print('  ' + line, flush=True))
+        times = {k: m.times for k, m in measured.items()}
         text = bench.report(f'{name} ({size} x {size})', times)
         print(text, flush=True)
         lines.append(text.splitlines()[-1])
