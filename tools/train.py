@@ -24,7 +24,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 
-import mmkd_invproj  # noqa: F401  (registers modules, fixes weights-only resume)
+import mmkd_invproj  # noqa: F401  (registers the package's modules)
 from mmkd_invproj.engine import amp_optim_wrapper_type, register_reliability_hooks
 from mmkd_invproj.utils.config_check import check_run_config
 from mmkd_invproj.utils.launch import setup_cpu_distributed, teardown_distributed
@@ -67,9 +67,10 @@ def main():
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.teacher_dtype is not None:
-        if cfg.model.get('type') != 'CrossTaskDistiller':
-            raise SystemExit(f'--teacher-dtype needs a CrossTaskDistiller model; '
-                             f'{args.config} trains a {cfg.model.get("type")}')
+        if cfg.model.get('teacher') is None:
+            raise SystemExit(f'--teacher-dtype needs a model with one `teacher`; {args.config} '
+                             f'trains a {cfg.model.get("type")} without (several teachers: set '
+                             'each one\'s dtype in model.teachers)')
         cfg.model.teacher_dtype = args.teacher_dtype
     check_run_config(cfg, 'train')
 
