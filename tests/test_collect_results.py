@@ -158,3 +158,27 @@ def test_errors_are_explained(tool, tmp_path):
     with pytest.raises(tool.ResultsError, match=r"the runs mix tasks \['depth', 'seg'\]"):
         tool.collect([d, s])
     assert tool.improvement('rmse', 0.0, 0.1) is None
+
+
+def test_a_row_pools_seeds_of_one_experiment_only(tmp_path, dumped_configs):
+    """Two seeds of one config share a row; another config in the same row is refused."""
+    inv = dumped_configs['mbv2_cls_fitnets_inv']
+    a = make_run(tmp_path, 'inv_s0', [depth(0.80, 0.9, 0.95, 0.2, 0.1, 0.5, 0.25)], inv)
+    b = make_run(tmp_path, 'inv_s1', [depth(0.82, 0.9, 0.95, 0.2, 0.1, 0.5, 0.25)], inv)
+    table = results.collect([a, b], metric_keys=['d1'])
+    assert '| FitNets | Inverted (ours) | 0.810 ±0.014 |' in table
+    other = tmp_path / 'other.py'
+    other.write_text(open(inv).read().replace('loss_weight=1.0', 'loss_weight=0.5'))
+    c = make_run(tmp_path, 'lw05', [depth(0.70, 0.9, 0.95, 0.2, 0.1, 0.5, 0.25)], str(other))
+    with pytest.raises(results.ResultsError,
+                       match=r"inv_s0 and .*lw05 fall into one row \('FitNets', 'Inverted'\) "
+                             r'but are different experiments'):
+        results.collect([a, c], metric_keys=['d1'])
+
+
+def test_translation_runs_give_a_psnr_table(tmp_path):
+    runs = [make_run(tmp_path, f'p2p_s{i}', [dict(PSNR=v, step=8)])
+            for i, v in enumerate((17.0, 18.0, 19.0))]
+    table = results.collect([], baseline_dirs=runs, digits=2)
+    assert table.splitlines()[:3] == ['| Method | Projection | PSNR ↑ |', '| --- | --- | --- |',
+                                      '| *No teacher (baseline)* |  | 18.00 ±1.00 |']

@@ -168,6 +168,22 @@ def test_several_teachers_need_a_teacher_name():
         build(model_cfg)
 
 
+def test_misspelt_teacher_arguments_name_the_closest_valid_one(tmp_path):
+    from mmkd_invproj.teachers import build_teachers
+    with pytest.raises(TypeError, match=r'teachers\["mbv2"\] has unknown arguments '
+                       r"\['chekpoint'\] \(did you mean \{'chekpoint': \['checkpoint'\]\}\?\)"):
+        build_teachers(teachers=dict(mbv2=dict(model=dict(type='TorchvisionTeacher',
+                                                          model_name='mobilenet_v2'),
+                                               chekpoint=MBV2_WEIGHTS)))
+    # ... and a misspelt distiller keyword, before anything is built (tools' check)
+    from mmkd_invproj.utils.config_check import check_config
+    cfg = Config.fromfile(DEMO)
+    cfg.model.teacher_ckp = MBV2_WEIGHTS
+    with pytest.raises(TypeError, match=r"CrossTaskDistiller does not take \['teacher_ckp'\] "
+                       r"\(did you mean \{'teacher_ckp': \['teacher_ckpt'"):
+        check_config(cfg)
+
+
 def test_checkpoints_of_the_earlier_layout_still_load():
     model, _, _ = demo_model()
     legacy = {}

@@ -284,6 +284,7 @@ def test_checkpoint_write_is_atomic(demo_runner, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         demo_runner.save_checkpoint(str(tmp_path), 'epoch_1.pth', **kw)
     assert (tmp_path / 'epoch_1.pth').read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_1.pth']  # no stray .tmp
 
 
 # -- 5: a non-finite loss stops training --------------------------------------------------

@@ -36,9 +36,12 @@ TASK_METRICS: Dict[str, Tuple[Tuple[str, str], ...]] = {
     'depth': (('d1', 'δ1 ↑'), ('d2', 'δ2 ↑'), ('d3', 'δ3 ↑'), ('abs_rel', 'Abs Rel ↓'),
               ('sq_rel', 'Sq Rel ↓'), ('rmse', 'RMS ↓'), ('rmse_log', 'RMS log ↓')),
     'seg': (('mIoU', 'mIoU ↑'), ('mAcc', 'mAcc ↑'), ('aAcc', 'aAcc ↑')),
+    'translation': (('PSNR', 'PSNR ↑'),),  # add FID with --metrics PSNR FID
 }
 #: metrics where a smaller value is better (every other metric: larger is better)
-LOWER_IS_BETTER = frozenset({'abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'silog'})
+LOWER_IS_BETTER = frozenset({'abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'silog', 'FID'})
+#: the parts of a stored config that define an experiment (the seed and paths do not)
+EXPERIMENT_KEYS = ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler')
 #: method display names from loss types, and the paper's row order
 LOSS_METHODS = {'FitNetsLoss': 'FitNets', 'ATLoss': 'AT', 'PKTLoss': 'PKT',
                 'SpectralLoss': 'Spectral'}
@@ -86,13 +89,24 @@ def read_validation_lines(work_dir: str) -> List[dict]:
 
 
 def detect_task(lines: Sequence[dict]) -> str:
-    """'depth' or 'seg', from the metric keys of the validation lines."""
+    """'depth', 'seg' or 'translation', from the metric keys of the validation lines."""
     for task, cols in TASK_METRICS.items():
         if all(k in lines[-1] for k, _ in cols):
             return task
-    raise ResultsError(f'validation keys {sorted(lines[-1])} hold neither the depth metrics '
-                       f'{[k for k, _ in TASK_METRICS["depth"]]} nor the segmentation ones '
-                       f'{[k for k, _ in TASK_METRICS["seg"]]}; pass --metrics')
+    raise ResultsError(f'validation keys {sorted(lines[-1])} hold none of the metric sets '
+                       f'{ {t: [k for k, _ in c] for t, c in TASK_METRICS.items()} }; pass '
+                       '--metrics')
+
+
+def experiment_fingerprint(work_dir: str) -> Optional[str]:
+    """The stored config's :data:`EXPERIMENT_KEYS` as canonical JSON (None without a
+    stored config): runs that differ only in seed or paths have the same one."""
+    cfg_path = stored_config(work_dir)
+    if cfg_path is None:
+        return None
+    from mmengine.config import Config
+    cfg = Config.fromfile(cfg_path, import_custom_modules=False).to_dict()
+    return json.dumps({k: cfg.get(k) for k in EXPERIMENT_KEYS}, sort_keys=True, default=str)
 
 
 def select_line(lines: Sequence[dict], which: str, key: str) -> dict:
@@ -256,11 +270,14 @@ def collect(work_dirs: Sequence[str], baseline_dirs: Sequence[str] = (), which: 
         digits (int): Decimals of the metric values.
 
     Raises:
-        ResultsError: unreadable runs, runs of different tasks, missing metrics.
+        ResultsError: unreadable runs, runs of different tasks, missing metrics, or
+            runs pooled into one row whose stored configs differ in more than the
+            seed and paths (a row averages repeats of one experiment).
     """
     runs: Dict[Tuple[str, Optional[str]], List[dict]] = OrderedDict()
     baseline: List[dict] = []
     tasks = set()
+    first_of_row: Dict[object, Tuple[str, Optional[str]]] = {}
     for work_dir in list(work_dirs) + list(baseline_dirs):
         lines = read_validation_lines(work_dir)
         task = detect_task(lines) if metric_keys is None else None
@@ -278,6 +295,14 @@ def collect(work_dirs: Sequence[str], baseline_dirs: Sequence[str] = (), which: 
         if missing:
             raise ResultsError(f'{work_dir}: the selected validation line lacks {missing}')
         kind = BASELINE if work_dir in baseline_dirs else classify(work_dir)
+        fingerprint = experiment_fingerprint(work_dir)
+        other_dir, other = first_of_row.setdefault(kind, (work_dir, fingerprint))
+        if None not in (fingerprint, other) and fingerprint != other:
+            raise ResultsError(
+                f'{other_dir} and {work_dir} fall into one row {kind} but are different '
+                f'experiments (their stored configs differ in {EXPERIMENT_KEYS}, not only '
+                'in the seed): a row averages repeats of one experiment; collect them in '
+                'separate tables')
         if kind == BASELINE:
             baseline.append(line)
         else:

@@ -188,5 +188,7 @@ def load_weights(model: nn.Module, checkpoint: str, map_location='cpu') -> Dict[
     if missing or result.unexpected_keys:
         print_log(f'{checkpoint}: missing keys {missing[:10]}, unexpected keys '
                   f'{result.unexpected_keys[:10]}', logger='current', level=30)
+    print_log(f'loaded {len(matched)} tensors of {checkpoint} into the '
+              f'{type(target).__name__}', logger='current')
     return dict(loaded=len(matched), missing=len(missing),
                 unexpected=len(result.unexpected_keys))

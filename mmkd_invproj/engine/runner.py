@@ -41,8 +41,12 @@ class AtomicCheckpointRunner(Runner):
         if not osp.isdir(out_dir):
             return super().save_checkpoint(out_dir, filename, *args, **kwargs)
         tmp_name = f'{filename}.tmp'
-        super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
-        os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+        try:
+            super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+            os.replace(osp.join(out_dir, tmp_name), osp.join(out_dir, filename))
+        finally:  # an interrupted or failed write leaves no stray partial file
+            if osp.exists(osp.join(out_dir, tmp_name)):
+                os.remove(osp.join(out_dir, tmp_name))
 
     def load_or_resume(self) -> None:
         with mmengine_checkpoint_globals():

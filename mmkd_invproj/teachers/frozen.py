@@ -2,6 +2,7 @@
 """The frozen teacher: one network of another task, built, loaded, frozen and run
 once per step up to the last feature anyone reads."""
 import difflib
+import inspect
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
@@ -261,7 +262,8 @@ def build_teachers(teacher: Optional[Union[dict, nn.Module]] = None,
         ValueError: for both forms at once. (Single-teacher keywords without a
             ``teacher`` are ignored, so ``model.teacher=None`` turns a config into its
             baseline.)
-        TypeError: for an unknown keyword (lists the valid ones).
+        TypeError: for an unknown keyword, or an unknown FrozenTeacher argument in
+            ``teachers`` (the closest valid names listed).
     """
     unknown = sorted(set(single) - set(SINGLE_TEACHER_KEYS))
     if unknown:
@@ -286,6 +288,12 @@ def build_teachers(teacher: Optional[Union[dict, nn.Module]] = None,
         else:
             cfg = dict(cfg)
             cfg.pop('type', None)  # dict(type='FrozenTeacher', ...) is accepted too
+            valid = [p for p in inspect.signature(FrozenTeacher).parameters]
+            bad = sorted(set(cfg) - set(valid))
+            if bad:
+                hints = {k: difflib.get_close_matches(k, valid, n=1) for k in bad}
+                raise TypeError(f'teachers["{name}"] has unknown arguments {bad} (did you mean '
+                                f'{hints}?); FrozenTeacher takes {valid}')
             out[name] = FrozenTeacher(**cfg)
     return out
 

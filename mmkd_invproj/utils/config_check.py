@@ -11,7 +11,7 @@ import difflib
 import importlib
 import inspect
 import os.path as osp
-from typing import Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import Registry
@@ -137,6 +137,18 @@ def unexpected_model_keys(cfg: Config) -> Tuple[Optional[str], List[str]]:
     return cls.__name__, sorted(k for k in model if k not in accepted and k not in _META_KEYS)
 
 
+def _close_model_keys(cfg: Config, extra: Sequence[str]) -> Dict[str, List[str]]:
+    """{misspelt key: closest keys the model class takes} for the ``extra`` keys that
+    look like a misspelling of one (``teacher_ckp`` -> ``teacher_ckpt``)."""
+    if not extra:
+        return {}
+    cls = _model_class(cfg.model, cfg.get('default_scope'))
+    accepted = [p for p in inspect.signature(cls).parameters
+                if p not in ('args', 'kwargs')] + list(getattr(cls, 'accepted_keywords', ()))
+    close = {k: difflib.get_close_matches(k, accepted, n=3, cutoff=0.75) for k in extra}
+    return {k: v for k, v in close.items() if v}
+
+
 def check_config(cfg: Config) -> None:
     """Fail early, with the fix, on a misspelt type or an inherited ``model`` left merged.
 
@@ -161,6 +173,10 @@ def check_config(cfg: Config) -> None:
             "custom_imports = dict(imports=['mmkd_invproj', 'your_package.your_module'], "
             'allow_failed_imports=False).')
     cls_name, extra = unexpected_model_keys(cfg)
+    close = _close_model_keys(cfg, extra)
+    if close:
+        raise TypeError(f'model: {cls_name} does not take {sorted(close)} (did you mean '
+                        f'{close}?)')
     if extra:
         raise TypeError(
             f'model: {cls_name} does not take {extra}. They come from the `model` of a base '
