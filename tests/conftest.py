@@ -7,6 +7,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED = osp.abspath(os.environ.get('MMKD_SHARED', osp.join(REPO, '..', 'shared')))
 NYU_MINI = osp.join(SHARED, 'data', 'nyu_mini')
 MBV2_WEIGHTS = osp.join(SHARED, 'weights', 'mobilenet_v2-b0353104.pth')
+DEPTH_DEMO = osp.join(REPO, 'configs/depth/mbv2_cls_teacher_inv_demo.py')
 
 
 @pytest.fixture(scope='session')
@@ -42,3 +43,23 @@ def run_tool(script, *args, timeout=600):
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
     return subprocess.run([sys.executable, osp.join(REPO, 'tools', script), *map(str, args)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def short_cfg(work_dir, iters=3, config=DEPTH_DEMO):
+    """``config`` (the depth demo by default) cut to ``iters`` iterations of an
+    IterBasedTrainLoop in ``work_dir``: constant learning rate, no validation or
+    checkpoint within the run, a log line per iteration.
+
+    Returns:
+        mmengine.Config: ready for ``RUNNERS.build``.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    cfg.work_dir = str(work_dir)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=1000)
+    cfg.param_scheduler = []
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.log_processor = dict(by_epoch=False)
+    return cfg

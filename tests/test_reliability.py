@@ -19,7 +19,7 @@ from mmengine.registry import RUNNERS, init_default_scope
 
 import mmkd_invproj  # noqa: F401
 
-from .conftest import NYU_MINI, REPO
+from .conftest import NYU_MINI, REPO, short_cfg
 
 DEMO = osp.join(REPO, 'configs/depth/mbv2_cls_teacher_inv_demo.py')
 NAN_PROBE = 'tests/configs/demo_nan_probe.py'
@@ -198,22 +198,10 @@ def test_dataset_with_a_truncated_annotation_names_it(tmp_path, shared_dir):
 
 # -- 4b: a training pipeline without the annotation the loss reads ------------------------
 
-def _short_cfg(work_dir, iters=3):
-    cfg = Config.fromfile(DEMO)
-    cfg.work_dir = str(work_dir)
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=1000)
-    cfg.param_scheduler = []
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
-    cfg.log_processor = dict(by_epoch=False)
-    return cfg
-
-
 def test_missing_depth_annotation_fails_before_the_first_iteration(tmp_path, shared_dir):
     """Before: ``AttributeError: 'SegDataSample' object has no attribute 'gt_depth_map'``
     from inside the decode head's loss, after the first forward."""
-    cfg = _short_cfg(tmp_path)
+    cfg = short_cfg(tmp_path)
     cfg.train_dataloader.dataset.pipeline = [
         t for t in cfg.train_dataloader.dataset.pipeline if t['type'] != 'LoadDepthAnnotation']
     runner = RUNNERS.build(cfg)
@@ -244,7 +232,7 @@ def test_depth_head_loss_names_the_missing_transform():
 @pytest.fixture(scope='module')
 def demo_runner(tmp_path_factory, shared_dir):
     init_default_scope('mmseg')
-    cfg = _short_cfg(tmp_path_factory.mktemp('runner'))
+    cfg = short_cfg(tmp_path_factory.mktemp('runner'))
     cfg.custom_hooks = [dict(type='FiniteLossHook')]  # already there: not added twice
     return RUNNERS.build(cfg)
 
@@ -328,7 +316,7 @@ def test_nan_task_loss_stops_training_under_a_plain_mmengine_runner(tmp_path, sh
     import tests.nan_probe  # noqa: F401  (registers NaNInjectHook)
     from mmkd_invproj.engine import register_reliability_hooks
     from mmkd_invproj.hooks import NonFiniteLossError
-    cfg = _short_cfg(tmp_path, iters=4)
+    cfg = short_cfg(tmp_path, iters=4)
     cfg.pop('runner_type')
     cfg.custom_hooks = [dict(type='NaNInjectHook', at_iter=2, loss_type='ScaleInvariantLogLoss')]
     runner = Runner.from_cfg(cfg)

@@ -1,27 +1,10 @@
 """Training through MMEngine's Runner on the real frames (in-process, few iterations)."""
-import os.path as osp
-
 import torch
-from mmengine.config import Config
 from mmengine.registry import RUNNERS
 
 import mmkd_invproj  # noqa: F401
 
-from .conftest import REPO
-
-DEMO = osp.join(REPO, 'configs/depth/mbv2_cls_teacher_inv_demo.py')
-
-
-def short_cfg(work_dir, iters=3, config=DEMO):
-    cfg = Config.fromfile(config)
-    cfg.work_dir = str(work_dir)
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=1000)
-    cfg.param_scheduler = []
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1000)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
-    cfg.log_processor = dict(by_epoch=False)
-    return cfg
+from .conftest import short_cfg
 
 
 def test_teacher_bit_identical_after_three_runner_steps(tmp_path, shared_dir):

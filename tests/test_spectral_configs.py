@@ -17,7 +17,7 @@ from mmkd_invproj.losses.spectral import SpectralLoss
 from mmkd_invproj.registry import MODELS
 
 from .conftest import REPO
-from .test_runner_integration import short_cfg
+from .conftest import short_cfg
 
 RANKS = (1, 2, 4, 8, 16, 32)
 CONFIG_DIR = osp.join(REPO, 'configs', 'depth')
