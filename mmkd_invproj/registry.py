@@ -21,8 +21,10 @@ from mmseg.registry import (DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONS
                             TRANSFORMS, VISUALIZERS)
 from mmseg.registry import registry as _mmseg_registry
 
-#: the registry scope (and config package prefix) of this package
-SCOPE = 'mmkd_invproj'
+from .utils.config_package import CONFIG_SCOPE
+
+#: the registry scope of this package: its config package prefix, ``'mmkd_invproj'``
+SCOPE = CONFIG_SCOPE
 
 
 def _scope_children() -> dict:

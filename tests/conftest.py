@@ -32,17 +32,29 @@ def demo_run(tmp_path_factory, shared_dir):
     return work_dir
 
 
-def run_tool(script, *args, timeout=600):
-    """Run ``tools/<script>`` as a user does, on this checkout's package, one thread.
+def run_tool(script, *args, timeout=600, env=None, check=False):
+    """Run ``tools/<script>`` as a user does, on this checkout's package, one thread,
+    with the sample data of ``SHARED``.
+
+    Args:
+        script (str): Path under ``tools/`` (``'train.py'``, ``'analysis/benchmark.py'``).
+        *args: Its command-line arguments.
+        timeout (int): Seconds before the run is killed. Defaults to 600.
+        env (dict, optional): Further environment variables.
+        check (bool): Assert a zero exit code (the output's tail in the message).
 
     Returns:
         subprocess.CompletedProcess: with ``stdout`` and ``stderr`` as text.
     """
     import subprocess
     import sys
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable, osp.join(REPO, 'tools', script), *map(str, args)],
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', MMKD_SHARED=SHARED,
+               **(env or {}))
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', script), *map(str, args)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc
 
 
 def short_cfg(work_dir, iters=3, config=DEPTH_DEMO):
@@ -63,3 +75,11 @@ def short_cfg(work_dir, iters=3, config=DEPTH_DEMO):
     cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
     cfg.log_processor = dict(by_epoch=False)
     return cfg
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 now, for a distributed job's master."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]

@@ -14,6 +14,7 @@ import torch.nn as nn
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 import mmkd_invproj  # noqa: F401
+from mmkd_invproj.losses import pkt_loss
 from mmkd_invproj.teachers.frozen import parse_teacher_dtype
 from mmkd_invproj.engine import AnyDeviceAmpOptimWrapper, amp_optim_wrapper_type
 
@@ -207,9 +208,45 @@ def test_losses_ignore_cpu_autocast(loss_cfg, n_inputs):
     with torch.autocast('cpu', dtype=torch.bfloat16):
         assert torch.is_autocast_enabled('cpu')
         amp_value = loss(*feats)
-        undecorated = type(loss).forward.__wrapped__(loss, *feats)
+        if loss_cfg['type'] == 'PKTLoss':  # the decorated function, undecorated
+            undecorated = pkt_loss.__wrapped__(*feats, pool=loss.pool)
         assert torch.is_autocast_enabled('cpu')  # restored after the loss
     assert amp_value.dtype == torch.float32
     torch.testing.assert_close(amp_value, reference, rtol=1e-6, atol=1e-7)
     if loss_cfg['type'] == 'PKTLoss':  # without the decorator the kernel runs in bfloat16
         assert not torch.allclose(undecorated.float(), reference, rtol=1e-4, atol=0)
+
+
+def _loss_inputs(name):
+    gen = torch.Generator().manual_seed(1)
+    if name == 'scale_invariant_log_loss':  # depths in metres, > 0
+        return [torch.rand(2, 1, 6, 6, generator=gen) * 9 + 0.5 for _ in range(2)]
+    if name == 'spectral_residual':  # an (N, D) feature matrix
+        return [torch.randn(40, 16, generator=gen) + 1.0]
+    return [torch.randn(4, 16, 6, 6, generator=gen) + 1.0 for _ in range(2)]
+
+
+@pytest.mark.parametrize('name,kwargs', [
+    ('pkt_loss', {}), ('pkt_loss', dict(pool=False)), ('at_loss', {}),
+    ('scale_invariant_log_loss', {}), ('spectral_residual', dict(rank=2, method='svd'))])
+def test_public_loss_functions_compute_in_float32_under_cpu_autocast(name, kwargs):
+    """Called directly (not through a loss module), each public loss function keeps
+    its docstring's promise: float32 under bfloat16 autocast and for half inputs.
+    Before: ``pkt_loss`` ran its cosine kernel in bfloat16 under autocast (only
+    ``pkt_rows`` was decorated) and returned a bfloat16 value (pooled: -1.3e-3 for a
+    float32 value of 1.2e-5; per pixel: 0.0112 for 0.0110)."""
+    import mmkd_invproj.losses as losses
+    fn = getattr(losses, name)
+    feats = _loss_inputs(name)
+    reference = fn(*feats, **kwargs)
+    assert reference.dtype == torch.float32
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        amp_value = fn(*feats, **kwargs)
+        assert torch.is_autocast_enabled('cpu')  # restored after the call
+    assert amp_value.dtype == torch.float32
+    torch.testing.assert_close(amp_value, reference, rtol=1e-6, atol=1e-7)
+    # bfloat16 inputs: exactly the float32 value of the same (rounded) numbers
+    half = [f.bfloat16() for f in feats]
+    value = fn(*half, **kwargs)
+    assert value.dtype == torch.float32
+    assert torch.equal(value, fn(*[h.float() for h in half], **kwargs))

@@ -12,11 +12,11 @@ import torch
 from mmkd_invproj.analysis import benchmark as bench
 from mmkd_invproj.analysis import timing
 
+from .conftest import DEPTH_DEMO as DEMO
 from .conftest import REPO, SHARED, run_tool
 
 RATIO_LINE = re.compile(r'^overhead = (\d+\.\d{3}), early_exit = (\d+\.\d{3}), '
                         r'spectral = (\d+\.\d{3})$')
-DEMO = osp.join(REPO, 'configs', 'depth', 'mbv2_cls_teacher_inv_demo.py')
 
 
 def test_ratios_are_the_documented_quotients():

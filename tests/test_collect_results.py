@@ -182,3 +182,56 @@ def test_translation_runs_give_a_psnr_table(tmp_path):
     table = results.collect([], baseline_dirs=runs, digits=2)
     assert table.splitlines()[:3] == ['| Method | Projection | PSNR ↑ |', '| --- | --- | --- |',
                                       '| *No teacher (baseline)* |  | 18.00 ±1.00 |']
+
+
+def test_each_stored_config_is_parsed_once(tmp_path, dumped_configs, monkeypatch):
+    """collect finds and parses a run's stored config once, for the method and
+    projection and for the experiment check alike."""
+    runs = [make_run(tmp_path, name, [depth(0.8, 0.9, 0.95, 0.2, 0.1, 0.5, 0.25)],
+                     dumped_configs[name])
+            for name in ('mbv2_cls_fitnets_trad', 'mbv2_cls_fitnets_inv', 'mbv2_baseline')]
+    parsed = []
+    fromfile = Config.fromfile
+
+    def counting(path, *args, **kwargs):
+        parsed.append(path)
+        return fromfile(path, *args, **kwargs)
+    monkeypatch.setattr(Config, 'fromfile', counting)
+    table = results.collect(runs[:2], baseline_dirs=runs[2:], metric_keys=['d1'])
+    assert sorted(parsed) == sorted(osp.join(r, '20240101_000000', 'vis_data', 'config.py')
+                                    for r in runs)
+    assert table.splitlines()[2:5] == ['| *No teacher (baseline)* |  | 0.800 |',
+                                       '| FitNets | Traditional | 0.800 |',
+                                       '|  | Inverted (ours) | 0.800 |']
+
+
+def test_the_fingerprint_counts_paths_under_the_experiment_keys_only(tmp_path, dumped_configs):
+    """What the docstrings say: the seed, work_dir and load_from do not make another
+    experiment; a different dataset root or teacher checkpoint (paths under
+    `train_dataloader` and `model`) does."""
+    base = Config.fromfile(dumped_configs['mbv2_cls_fitnets_inv']).to_dict()
+    loader = base['train_dataloader']
+    assert loader['dataset']['data_root'] == 'data/nyu'
+    assert base['model'].get('teacher_ckpt') is None
+    variants = {
+        'seed': dict(base, randomness=dict(seed=123), work_dir='/elsewhere', load_from='/a.pth'),
+        'ckpt': dict(base, model=dict(base['model'], teacher_ckpt='/other/teacher.pth')),
+        'root': dict(base, train_dataloader=dict(
+            loader, dataset=dict(loader['dataset'], data_root='/other/nyu'))),
+    }
+    same = results.config_fingerprint(base)
+    assert [results.config_fingerprint(v) == same for v in variants.values()] == [
+        True, False, False]
+    a = make_run(tmp_path, 'inv_s0', [depth(0.80, 0.9, 0.95, 0.2, 0.1, 0.5, 0.25)],
+                 dumped_configs['mbv2_cls_fitnets_inv'])
+    for name, cfg in variants.items():
+        path = tmp_path / f'{name}.py'
+        Config(cfg).dump(str(path))
+        b = make_run(tmp_path, f'inv_{name}', [depth(0.82, 0.9, 0.95, 0.2, 0.1, 0.5, 0.25)],
+                     str(path))
+        if name == 'seed':
+            assert '| FitNets | Inverted (ours) | 0.810 ±0.014 |' in results.collect(
+                [a, b], metric_keys=['d1'])
+        else:
+            with pytest.raises(results.ResultsError, match='different experiments'):
+                results.collect([a, b], metric_keys=['d1'])

@@ -4,8 +4,6 @@ replaced, a missing dataset), the sample-data bases and ``--teacher-dtype``."""
 import glob
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,7 +16,7 @@ from mmkd_invproj.utils.config_check import check_config, check_run_config
 from mmkd_invproj.utils.sample_data import apply_sample_data
 from mmkd_invproj.utils.scoped_build import ScopeError
 
-from .conftest import NYU_MINI, REPO, SHARED
+from .conftest import NYU_MINI, REPO, SHARED, run_tool
 
 #: README, "TensorBoard": the one line that adds the backend to any config
 TENSORBOARD_LINE = ("visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), "
@@ -45,12 +43,6 @@ def recipe(tmp_path, bases=(MMSEG_MBV2_ADE,), delete=True, projector='InvertedPr
                                   delete='_delete_=True, ' if delete else '',
                                   projector=projector, loss=loss))
     return Config.fromfile(str(path))
-
-
-def run_tool(args, **kw):
-    return subprocess.run([sys.executable] + args, cwd=REPO, capture_output=True, text=True,
-                          env={**__import__('os').environ, 'MMKD_SHARED': SHARED,
-                               'PYTHONPATH': REPO}, **kw)
 
 
 # ------------------------------------------------------------------ package prefix
@@ -104,6 +96,21 @@ def test_model_merged_into_the_base_says_add_delete(tmp_path):
     check_config(recipe(tmp_path, delete=True))  # the README recipe as written passes
 
 
+def test_keywords_a_subclass_passes_to_its_base_are_accepted():
+    """CycleGAN takes ``test_train_mode`` through ``**kwargs`` (BaseTranslationModel
+    names it): the check accepts every ``__init__`` parameter of the MRO. Before, it
+    read only CycleGAN's own signature and a hand-kept list, and rejected the key."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/translation/cyclegan_maps.py'))
+    cfg.model.test_train_mode = True
+    cfg.model.lambda_identity = 0.0
+    check_config(cfg)  # no error
+    cfg.model.test_train_mod = True
+    with pytest.raises(TypeError) as e:
+        check_config(cfg)
+    assert str(e.value) == ("model: CycleGAN does not take ['test_train_mod'] (did you mean "
+                            "{'test_train_mod': ['test_train_mode']}?)")
+
+
 def test_missing_nyu_names_path_converter_and_sources():
     cfg = Config.fromfile(osp.join(REPO, 'configs/depth/mbv2_cls_teacher_inv.py'))
     cfg.train_dataloader.dataset.data_root = cfg.val_dataloader.dataset.data_root = \
@@ -132,10 +139,10 @@ def test_missing_ade20k_names_the_download(tmp_path):
 
 def test_train_tool_fails_at_start_without_nyu(tmp_path):
     """The main config without data/nyu: the error comes before the model is built."""
-    proc = run_tool(['tools/train.py', 'configs/depth/mbv2_cls_teacher_inv.py', '--work-dir',
-                     str(tmp_path / 'w'), '--cfg-options',
-                     f'train_dataloader.dataset.data_root={tmp_path}/nyu',
-                     f'val_dataloader.dataset.data_root={tmp_path}/nyu'])
+    proc = run_tool('train.py', 'configs/depth/mbv2_cls_teacher_inv.py', '--work-dir',
+                    str(tmp_path / 'w'), '--cfg-options',
+                    f'train_dataloader.dataset.data_root={tmp_path}/nyu',
+                    f'val_dataloader.dataset.data_root={tmp_path}/nyu')
     assert proc.returncode != 0
     assert f"NYUDataset: not found: ['{tmp_path}/nyu/images/train'" in proc.stderr
     assert 'teacher' not in proc.stdout  # nothing was built (the log starts with the model)
@@ -183,10 +190,10 @@ def short_run(tmp_path_factory, shared_dir):
                      "          'mmkd_invproj::_base_/datasets/nyu_mini.py']\n"
                      f"{TENSORBOARD_LINE}\n")
     work = tmp / 'work'
-    proc = run_tool(['tools/train.py', str(child), '--work-dir', str(work), '--teacher-dtype',
-                     'bfloat16', '--cfg-options', 'train_cfg.max_epochs=1',
-                     'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1',
-                     'default_hooks.logger.interval=1'])
+    proc = run_tool('train.py', str(child), '--work-dir', str(work), '--teacher-dtype',
+                    'bfloat16', '--cfg-options', 'train_cfg.max_epochs=1',
+                    'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1',
+                    'default_hooks.logger.interval=1')
     assert proc.returncode == 0, proc.stderr[-3000:]
     return work, proc.stdout + proc.stderr
 
@@ -228,8 +235,8 @@ def test_tensorboard_line_writes_events(short_run):
 
 
 def test_teacher_dtype_needs_a_teacher(tmp_path):
-    proc = run_tool(['tools/train.py', 'configs/depth/mbv2_baseline.py', '--teacher-dtype',
-                     'bfloat16', '--work-dir', str(tmp_path)])
+    proc = run_tool('train.py', 'configs/depth/mbv2_baseline.py', '--teacher-dtype',
+                    'bfloat16', '--work-dir', str(tmp_path))
     assert proc.returncode != 0
     assert ('--teacher-dtype needs a model with one `teacher`; configs/depth/mbv2_baseline.py '
             'trains a DepthEstimator without') in proc.stderr

@@ -434,9 +434,12 @@ def test_depth_students_take_every_decoder(student):
         assert depth.shape == (1, 1, SIZE[0] // stride, SIZE[1] // stride), decoder
 
 
-@pytest.mark.parametrize('demo,data', [('depth/mbv2_cls_teacher_inv_demo.py', 'nyu_mini'),
-                                       ('seg/deeplabv3_r50_cls_teacher_inv_demo.py', 'ade_mini')])
-def test_demo_data_location_follows_mmkd_shared(demo, data, monkeypatch, tmp_path):
+@pytest.mark.parametrize('demo,data,val_data', [
+    ('depth/mbv2_cls_teacher_inv_demo.py', 'nyu_mini', 'nyu_mini'),
+    ('seg/deeplabv3_r50_cls_teacher_inv_demo.py', 'ade_mini', 'ade_mini'),
+    ('translation/pix2pix_colorization_demo.py', 'raw', 'nyu_mini/images'),
+    ('translation/cyclegan_colorization_demo.py', 'raw', 'nyu_mini/images')])
+def test_demo_data_location_follows_mmkd_shared(demo, data, val_data, monkeypatch, tmp_path):
     """The demos read ``shared/`` beside the checkout, or ``$MMKD_SHARED`` when set."""
     path = osp.join(CONFIG_ROOT, demo)
     monkeypatch.delenv('MMKD_SHARED', raising=False)
@@ -446,4 +449,6 @@ def test_demo_data_location_follows_mmkd_shared(demo, data, monkeypatch, tmp_pat
     monkeypatch.setenv('MMKD_SHARED', str(tmp_path))
     cfg = Config.fromfile(path)
     assert cfg.train_dataloader.dataset.data_root == f'{tmp_path}/data/{data}'
-    assert cfg.model.teacher_ckpt == f'{tmp_path}/weights/mobilenet_v2-b0353104.pth'
+    assert cfg.val_dataloader.dataset.data_root == f'{tmp_path}/data/{val_data}'
+    if cfg.model.get('teacher_ckpt'):  # the translation demos train without a teacher
+        assert cfg.model.teacher_ckpt == f'{tmp_path}/weights/mobilenet_v2-b0353104.pth'

@@ -12,9 +12,9 @@ from mmengine.registry import DefaultScope
 import mmkd_invproj  # noqa: F401
 from mmkd_invproj.registry import MODELS
 
-from .conftest import MBV2_WEIGHTS, REPO, SHARED
+from .conftest import DEPTH_DEMO as DEMO
+from .conftest import MBV2_WEIGHTS, SHARED
 
-DEMO = osp.join(REPO, 'configs/depth/mbv2_cls_teacher_inv_demo.py')
 
 
 def demo_batches(n=1):
@@ -226,3 +226,107 @@ def test_pairs_compare_given_student_maps_as_forward_does():
     assert list(only) == ['spec'] and only['spec'].pred is None
     only['spec'].loss.backward()
     assert leaf.grad is not None and leaf.grad.abs().sum() > 0
+
+
+def test_remove_hooks_unhooks_teacher_and_pairs_and_the_teacher_can_watch_again():
+    """Before: DistillPairs.remove_hooks() left its recorder's names (only
+    FrozenTeacher cleared them, from outside the recorder)."""
+    import torch.nn as nn
+
+    from mmkd_invproj.distillers.pairs import DistillPairs
+    from mmkd_invproj.teachers import FrozenTeacher
+    torch.manual_seed(0)
+    student = nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU())
+    teacher = FrozenTeacher(nn.Sequential(nn.Conv2d(3, 6, 1), nn.ReLU()))
+    pairs = DistillPairs([dict(name='a', student='0', teacher='0',
+                               projector=dict(type='InvertedProjector'),
+                               loss=dict(type='FitNetsLoss'))], student, {'teacher': teacher})
+    assert pairs._recorder.names == ['0'] and teacher.watched == ['0']
+    pairs.remove_hooks()
+    teacher.remove_hooks()
+    assert pairs._recorder.names == [] and teacher._recorder.names == []
+    assert teacher.watched == []
+    assert not any(m._forward_hooks for m in list(student.modules())
+                   + list(teacher.network.modules()))
+    key = teacher.watch('0')
+    x = torch.randn(2, 3, 5, 5)
+    torch.testing.assert_close(teacher(x)[key], teacher.network[0](x), rtol=0, atol=0)
+
+
+def test_unknown_key_messages_of_pairs_and_teachers_keep_their_exact_text():
+    """One helper (utils.keys.unknown_keys_message) words all three; the texts are
+    those the pairs and teachers gave before it."""
+    from mmkd_invproj.distillers.pairs import PairSpec
+    from mmkd_invproj.teachers import build_teachers
+    from mmkd_invproj.utils.keys import unknown_keys_message
+    with pytest.raises(ValueError) as err:
+        PairSpec(dict(name='a', student='b', loss={}, projecter={}, zzz=1), 3)
+    assert str(err.value) == (
+        "distill_pairs[3] has unknown keys ['projecter', 'zzz'] (did you mean {'projecter': "
+        "['projector'], 'zzz': []}?); valid keys: ['name', 'student', 'student_index', "
+        "'student_source', 'teacher', 'teacher_index', 'teacher_name', 'projector', 'loss']")
+    with pytest.raises(TypeError) as err:
+        build_teachers(teacher=None, teacher_ckp='x', teacher_seed=None)
+    assert str(err.value) == (
+        "unknown teacher arguments ['teacher_ckp'] (did you mean {'teacher_ckp': "
+        "['teacher_ckpt']}?); valid: ['teacher_ckpt', 'teacher_ckpt_prefix', "
+        "'teacher_ckpt_strict', 'teacher_seed', 'teacher_norm', 'teacher_input_size', "
+        "'teacher_dtype', 'teacher_method', 'teacher_early_exit', 'teacher_patch_size']")
+    with pytest.raises(TypeError) as err:
+        build_teachers(teachers=dict(t=dict(type='FrozenTeacher', model=None, inputsize=1)))
+    assert str(err.value) == (
+        "teachers[\"t\"] has unknown arguments ['inputsize'] (did you mean {'inputsize': "
+        "['input_size']}?); FrozenTeacher takes ['model', 'checkpoint', 'checkpoint_prefix', "
+        "'strict', 'seed', 'norm', 'input_size', 'dtype', 'method', 'early_exit', "
+        "'patch_size']")
+    assert unknown_keys_message({'name': 1}, ('name', 'loss'), 'x') is None
+
+
+def test_distiller_and_translation_students_share_one_teacher_holder():
+    """CrossTaskDistiller and the translation students take teacher_features and the
+    projector dry run from TeacherHolderMixin. The dry run: the student call on a zero
+    image of infer_input_size with the student's channels, in eval mode and without
+    gradient, the teachers on a zero RGB image; the channels it gives the projector;
+    the student's mode restored; nothing run once every projector has its channels."""
+    import torch.nn as nn
+
+    from mmkd_invproj.distillers import CrossTaskDistiller, DistillPairs, TeacherHolderMixin
+    from mmkd_invproj.teachers import FrozenTeacher
+    from mmkd_invproj.translation import BaseTranslationModel
+    for cls in (CrossTaskDistiller, BaseTranslationModel):
+        assert cls.teacher_features is TeacherHolderMixin.teacher_features
+        assert cls.calibrate_pairs is TeacherHolderMixin.calibrate_pairs
+
+    class Holder(TeacherHolderMixin, nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.student = nn.Sequential(nn.Conv2d(2, 4, 1), nn.ReLU())
+            self.teachers = nn.ModuleDict(
+                dict(t=FrozenTeacher(nn.Sequential(nn.Conv2d(3, 6, 1), nn.ReLU()))))
+            self.pairs = DistillPairs([dict(name='a', student='0', teacher='0',
+                                            projector=dict(type='InvertedProjector'),
+                                            loss=dict(type='FitNetsLoss'))],
+                                      self.student, self.teachers)
+            self.infer_input_size = (5, 7)
+
+    torch.manual_seed(0)
+    holder = Holder().train()
+    seen = []
+    holder.student[0].register_forward_pre_hook(lambda m, args: seen.append(
+        ('student', args[0].clone(), m.training, torch.is_grad_enabled())))
+    holder.teachers['t'].network[0].register_forward_pre_hook(lambda m, args: seen.append(
+        ('teacher', args[0].clone())))
+    assert holder.pairs.needs_calibration
+    holder.calibrate_pairs(holder.student, holder.student, in_channels=2)
+    (teacher, t_in), (student, s_in, training, grad) = seen
+    assert torch.equal(t_in, torch.zeros(1, 3, 5, 7))
+    assert torch.equal(s_in, torch.zeros(1, 2, 5, 7)) and not training and not grad
+    projector = holder.pairs.projectors['a']
+    assert (projector.in_channels, projector.out_channels) == (6, 4)  # teacher -> student
+    assert holder.student.training and holder.student[0].training
+    holder.calibrate_pairs(holder.student, holder.student, in_channels=2)
+    assert len(seen) == 2  # built: no second dry run
+    x = torch.randn(2, 3, 5, 7)
+    features = holder.teacher_features(x)
+    torch.testing.assert_close(features['t'][holder.pairs.specs[0].teacher_key],
+                               holder.teachers['t'].network[0](x), rtol=0, atol=0)

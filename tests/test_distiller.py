@@ -160,3 +160,27 @@ def test_teacher_norm_renormalises_student_inputs():
     std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
     expected = (x * std + mean) / 255.0  # raw 0-255 pixels mapped to [0, 1]
     assert torch.allclose(model.teachers['teacher'].prepare(x), expected, atol=1e-5)
+
+
+def test_load_weights_treats_a_subclass_of_the_distiller_as_a_distiller(tmp_path):
+    """Before, ``load_weights`` compared the class name, so a subclass took a
+    distiller checkpoint as a plain student's and matched no key."""
+    from mmkd_invproj.apis import load_weights
+    from mmkd_invproj.distillers import CrossTaskDistiller
+
+    class MyDistiller(CrossTaskDistiller):
+        pass
+
+    torch.manual_seed(0)
+    src = make_distiller()
+    path = str(tmp_path / 'distiller.pth')
+    torch.save(dict(state_dict=src.state_dict()), path)
+    torch.manual_seed(1)
+    dst = make_distiller()
+    dst.__class__ = MyDistiller
+    assert not torch.equal(dst.student.backbone.conv1.conv.weight,
+                           src.student.backbone.conv1.conv.weight)
+    counts = load_weights(dst, path)
+    assert counts == dict(loaded=len(src.state_dict()), missing=0, unexpected=0)
+    for name, value in src.state_dict().items():
+        assert torch.equal(dst.state_dict()[name], value), name

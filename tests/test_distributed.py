@@ -2,17 +2,10 @@
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
-from .conftest import REPO
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from .conftest import REPO, free_port
 
 
 def test_two_process_gloo_training(tmp_path, shared_dir):

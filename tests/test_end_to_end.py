@@ -2,26 +2,16 @@
 import glob
 import json
 import math
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
 from mmengine.config import Config
 
-from .conftest import REPO
+from .conftest import REPO, run_tool
 
 DEMO = 'configs/depth/mbv2_cls_teacher_inv_demo.py'
 METRICS = ('d1', 'd2', 'd3', 'abs_rel', 'sq_rel', 'rmse', 'rmse_log')
-
-
-def run(args, **kw):
-    proc = subprocess.run([sys.executable] + args, cwd=REPO, capture_output=True, text=True,
-                          **kw)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc
 
 
 def scalars(work_dir):
@@ -57,7 +47,7 @@ def test_demo_trains_validates_and_checkpoints(trained):
 def test_resume_from_checkpoint(trained, tmp_path):
     ckpt = osp.join(trained, 'epoch_20.pth')
     assert osp.isfile(ckpt)
-    proc = run(['tools/train.py', DEMO, '--work-dir', str(tmp_path), '--resume', ckpt])
+    proc = run_tool('train.py', DEMO, '--work-dir', str(tmp_path), '--resume', ckpt, check=True)
     log = proc.stdout + proc.stderr
     assert 'resumed epoch: 20, iter: 60' in log, log[-3000:]
     assert osp.isfile(osp.join(tmp_path, 'epoch_40.pth'))
@@ -72,7 +62,8 @@ def test_exported_student_loads_strictly(trained, tmp_path):
     from mmkd_invproj.registry import MODELS
     init_default_scope('mmseg')
     out = str(tmp_path / 'student.pth')
-    run(['tools/model_converters/export_student.py', osp.join(trained, 'epoch_40.pth'), out])
+    run_tool('model_converters/export_student.py', osp.join(trained, 'epoch_40.pth'), out,
+             check=True)
     exported = torch.load(out, map_location='cpu')
     assert not any(k.startswith(('teacher', 'pairs', 'projectors', 'student.'))
                    for k in exported['state_dict'])
@@ -89,11 +80,13 @@ def test_exported_student_loads_strictly(trained, tmp_path):
 
 def test_tools_test_evaluates_exported_student(trained, tmp_path):
     out = str(tmp_path / 'student.pth')
-    run(['tools/model_converters/export_student.py', osp.join(trained, 'epoch_40.pth'), out])
+    run_tool('model_converters/export_student.py', osp.join(trained, 'epoch_40.pth'), out,
+             check=True)
     demo = Config.fromfile(osp.join(REPO, DEMO))
     root = demo.test_dataloader.dataset.data_root
-    proc = run(['tools/test.py', 'configs/depth/mbv2_baseline.py', out, '--work-dir',
-                str(tmp_path / 'test'), '--cfg-options',
-                f'test_dataloader.dataset.data_root={root}',
-                'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'])
+    proc = run_tool('test.py', 'configs/depth/mbv2_baseline.py', out, '--work-dir',
+                    str(tmp_path / 'test'), '--cfg-options',
+                    f'test_dataloader.dataset.data_root={root}',
+                    'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+                    check=True)
     assert 'd1:' in proc.stdout + proc.stderr

@@ -80,3 +80,43 @@ def test_input_source_and_tuple_index():
     with rec:
         net(torch.randn(3, 3, 8, 8))
     assert rec.get('head').shape == (3, 8)
+
+
+def test_remove_forgets_names_and_features_and_add_hooks_again():
+    """Before: remove() kept ``names`` (and the last features), so ``add`` of a name
+    hooked before was a no-op: the module never recorded again."""
+    net = Net()
+    rec = FeatureRecorder(net, ['backbone.2', 'head'])
+    x = torch.randn(2, 3, 8, 8)
+    with rec:
+        net(x)
+    rec.remove()
+    assert rec.names == []
+    with pytest.raises(RuntimeError, match='"head" never fired'):
+        rec.get('head')  # the last window's features are gone too
+    assert all(not m._forward_hooks for m in net.modules())
+    rec.add('backbone.2')
+    assert rec.names == ['backbone.2'] and len(net.backbone[2]._forward_hooks) == 1
+    with rec:
+        net(x)
+    torch.testing.assert_close(rec.get('backbone.2'), net.backbone(x), rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match='"head" never fired'):
+        rec.get('head')
+
+
+def test_unwrap_model_strips_every_registered_wrapper_and_nothing_else():
+    from mmkd_invproj.utils import unwrap_model, unwrap_student
+    net = Net()
+    assert unwrap_model(nn.DataParallel(nn.DataParallel(net))) is net
+    assert unwrap_model(net) is net
+
+    class Holder(nn.Module):  # a module with a submodule called `module`: no wrapper
+        def __init__(self):
+            super().__init__()
+            self.module = Net()
+            self.student = net
+
+    holder = Holder()
+    assert unwrap_model(holder) is holder
+    assert unwrap_student(nn.DataParallel(holder)) is net  # a distiller's student
+    assert unwrap_student(nn.DataParallel(net)) is net  # no student: the model

@@ -4,8 +4,6 @@ shapes, dtypes, millimetres vs metres, previews, the video."""
 import os
 import os.path as osp
 import shutil
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -17,19 +15,12 @@ import mmkd_invproj  # noqa: F401
 from mmkd_invproj.apis import (PredictionWriter, build_inference_pipeline, init_student,
                                iter_inputs, load_weights, predict)
 
-from .conftest import NYU_MINI, REPO, SHARED
+from .conftest import NYU_MINI, REPO, SHARED, run_tool
 from .seg_utils import ADE_MINI
 
 DEMO = 'configs/depth/mbv2_cls_teacher_inv_demo.py'
 RGB_ONLY = osp.join(SHARED, 'data', 'raw', 'nyu_rgb_only')
 REDWOOD = osp.join(SHARED, 'data', 'raw', 'open3d_rgbd', 'redwood', 'color')
-
-
-def run(args):
-    proc = subprocess.run([sys.executable] + args, cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, 'PYTHONPATH': REPO, 'MMKD_SHARED': SHARED})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc
 
 
 @pytest.fixture(scope='module')
@@ -55,8 +46,9 @@ def inputs(tmp_path_factory):
 @pytest.fixture(scope='module')
 def depth_out(demo_run, inputs, tmp_path_factory):
     out = tmp_path_factory.mktemp('infer_depth')
-    proc = run(['tools/infer.py', DEMO, osp.join(demo_run, 'epoch_40.pth'), inputs['image'],
-                inputs['folder'], inputs['video'], '--out', str(out), '--device', 'cpu'])
+    proc = run_tool('infer.py', DEMO, osp.join(demo_run, 'epoch_40.pth'), inputs['image'],
+                    inputs['folder'], inputs['video'], '--out', str(out), '--device', 'cpu',
+                    check=True)
     return out, proc.stdout
 
 
@@ -99,8 +91,8 @@ def test_depth_files_for_video(depth_out, inputs):
 def test_exported_student_predicts_the_same(demo_run, depth_out, tmp_path):
     """The distiller checkpoint and the exported student give the same depth."""
     exported = str(tmp_path / 'student.pth')
-    run(['tools/model_converters/export_student.py', osp.join(demo_run, 'epoch_40.pth'),
-         exported])
+    run_tool('model_converters/export_student.py', osp.join(demo_run, 'epoch_40.pth'),
+             exported, check=True)
     model = init_student(osp.join(REPO, DEMO), exported, 'cpu')
     assert type(model).__name__ == 'DepthEstimator'  # the student alone, no teacher
     image = cv2.imread(osp.join(RGB_ONLY, 'nyu_1.png'))

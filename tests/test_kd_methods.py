@@ -346,6 +346,46 @@ def test_traditional_ensemble_sits_on_student_side():
     assert ens.weight_matrix.shape == (16, 5)
 
 
+@pytest.mark.parametrize('member', ['InvertedProjector', 'TraditionalProjector'])
+@pytest.mark.parametrize('resize_to', ['student', 'teacher'])
+@pytest.mark.parametrize('sizes', [((8, 10), (4, 5)), ((4, 5), (8, 10)), ((6, 6), (6, 6))])
+def test_ensemble_forward_is_mean_of_member_forwards(member, resize_to, sizes):
+    """The ensemble's (BaseProjector) forward, P = mean of the members applied once
+    and resized once, equals averaging each member's own (pred, target), in values
+    and in every gradient (float64; resizing is linear, so the two orders agree)."""
+    torch.manual_seed(3)
+    (hs, ws), (ht, wt) = sizes
+    c_s, c_t = 5, 7
+    ens = EnsembleProjector(dict(type=member), num_projectors=3, bias=True,
+                            resize_to=resize_to, resize_mode='bilinear')
+    ens.build(*ens.channels_for(c_s, c_t))
+    ens.double()
+    s = torch.randn(2, c_s, hs, ws, dtype=torch.float64, requires_grad=True)
+    t = torch.randn(2, c_t, ht, wt, dtype=torch.float64, requires_grad=True)
+
+    def loss_and_grads(fn):
+        ens.zero_grad()
+        s.grad = t.grad = None
+        pred, target = fn()
+        code = torch.arange(pred.numel(), dtype=pred.dtype).reshape(pred.shape).sin()
+        ((pred * code).sum() + (target ** 2).sum()).backward()
+        return pred.detach(), target.detach(), [s.grad, t.grad] + [
+            p.grad.clone() for p in ens.parameters()]
+
+    def by_members():
+        outs = [m(s, t) for m in ens.members]
+        return torch.stack([p for p, _ in outs]).mean(dim=0), outs[0][1]
+
+    pred, target, grads = loss_and_grads(lambda: ens(s, t))
+    ref_pred, ref_target, ref_grads = loss_and_grads(by_members)
+    grid = (hs, ws) if resize_to == 'student' else (ht, wt)
+    assert pred.shape[-2:] == target.shape[-2:] == grid
+    torch.testing.assert_close(pred, ref_pred, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(target, ref_target, rtol=0, atol=0)
+    for g, ref in zip(grads, ref_grads):
+        torch.testing.assert_close(g, ref, rtol=1e-12, atol=1e-12)
+
+
 def test_ensemble_lazy_build_and_channels_for():
     ens = EnsembleProjector(num_projectors=2)
     assert not ens.is_built and ens.in_channels is None

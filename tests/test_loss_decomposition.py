@@ -1,6 +1,5 @@
 """Supplementary eq. 16-18: knowledge transfer + student regularisation
 (mmkd_invproj.analysis.decomposition), against NumPy."""
-import os.path as osp
 import re
 
 import numpy as np
@@ -11,9 +10,9 @@ from mmkd_invproj.analysis import decomposition as ld
 from mmkd_invproj.losses.fitnets import FitNetsLoss
 from mmkd_invproj.losses.spectral import SpectralLoss, features_to_rows
 
-from .conftest import REPO, run_tool
+from .conftest import DEPTH_DEMO as DEMO
+from .conftest import run_tool
 
-DEMO = osp.join(REPO, 'configs', 'depth', 'mbv2_cls_teacher_inv_demo.py')
 
 
 def features(b=60, d_t=24, d_s=16, r_p=3, seed=0):

@@ -276,3 +276,32 @@ def test_plot_errors(tmp_path):
     bad.write_text(json.dumps(dict(iter=1, projector='a')) + '\n')
     with pytest.raises(ValueError, match='singular_values'):
         sp.load_spectrum(str(bad))
+
+
+def test_import_loads_only_the_spectrum_analysis_and_every_name_still_imports():
+    """`import mmkd_invproj` (ProjectorSpectrumHook) loads analysis.spectrum, not the
+    benchmark / rank experiment / results / timing modules (before: all of them);
+    each name of `mmkd_invproj.analysis.__all__` is the object of its submodule."""
+    import importlib
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+    code = ('import sys, mmkd_invproj; print(sorted(m for m in sys.modules '
+            "if m.startswith('mmkd_invproj.analysis')))")
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split('\n')[-2] == ("['mmkd_invproj.analysis', "
+                                           "'mmkd_invproj.analysis.spectrum']")
+    analysis = importlib.import_module('mmkd_invproj.analysis')
+    assert len(analysis.__all__) == len(set(analysis.__all__)) == 44
+    for name in analysis.__all__:
+        value = getattr(analysis, name)
+        owners = [m for m in ('benchmark', 'decomposition', 'rank_experiment', 'results',
+                              'spectrum', 'timing')
+                  if getattr(importlib.import_module(f'mmkd_invproj.analysis.{m}'), name,
+                             None) is value]
+        assert owners, name
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        analysis.no_such_name

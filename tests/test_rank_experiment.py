@@ -3,7 +3,6 @@ rank summary and the quiet Runner (the experiment itself takes minutes and is no
 run here)."""
 import io
 import logging
-import os.path as osp
 
 import numpy as np
 import pytest
@@ -11,9 +10,8 @@ import pytest
 from mmkd_invproj.analysis import effective_rank
 from mmkd_invproj.analysis import rank_experiment as rx
 
-from .conftest import REPO
+from .conftest import DEPTH_DEMO as DEMO_CONFIG
 
-DEMO_CONFIG = osp.join(REPO, 'configs', 'depth', 'mbv2_cls_teacher_inv_demo.py')
 
 
 def test_effective_rank_closed_forms():

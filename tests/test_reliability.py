@@ -7,8 +7,6 @@ fails on its own assertion (or on the missing name), not at collection."""
 import glob
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -19,9 +17,9 @@ from mmengine.registry import RUNNERS, init_default_scope
 
 import mmkd_invproj  # noqa: F401
 
-from .conftest import NYU_MINI, REPO, short_cfg
+from .conftest import DEPTH_DEMO as DEMO
+from .conftest import NYU_MINI, run_tool, short_cfg
 
-DEMO = osp.join(REPO, 'configs/depth/mbv2_cls_teacher_inv_demo.py')
 NAN_PROBE = 'tests/configs/demo_nan_probe.py'
 
 
@@ -278,9 +276,7 @@ def test_checkpoint_write_is_atomic(demo_runner, tmp_path, monkeypatch):
 # -- 5: a non-finite loss stops training --------------------------------------------------
 
 def train(args, env=None):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO, **(env or {}))
-    return subprocess.run([sys.executable, 'tools/train.py'] + args, cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=900)
+    return run_tool('train.py', *args, env=env, timeout=900)
 
 
 def test_nan_distill_loss_stops_training_and_resume_continues(tmp_path, shared_dir):
@@ -306,6 +302,51 @@ def test_nan_distill_loss_stops_training_and_resume_continues(tmp_path, shared_d
     state = torch.load(osp.join(work, 'epoch_3.pth'), map_location='cpu',
                        weights_only=False)['state_dict']
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_finite_loss_check_reads_the_device_once_and_names_the_bad_terms():
+    """FiniteLossHook's check of an iteration's log_vars: one host read (one device
+    sync on a GPU) for every term and the total together when all are finite (before:
+    one ``float()`` per term and one for the total), and the same findings as
+    before when they are not."""
+    import math
+
+    from torch.overrides import TorchFunctionMode
+
+    from mmkd_invproj.hooks.finite_loss import _non_finite_terms
+
+    class HostReads(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, '__name__', '')
+            if name in ('__float__', '__bool__', '__int__', 'item', 'tolist', 'numpy'):
+                self.calls.append(name)
+            return func(*args, **(kwargs or {}))
+
+    nan, inf = float('nan'), float('inf')
+    outputs = {'loss': torch.tensor(6.0), 'decode.acc_seg': torch.tensor(nan),
+               **{f'loss_{i}': torch.tensor(float(i)) for i in range(4)}}
+    with HostReads() as reads:
+        assert _non_finite_terms(outputs) == {}
+    assert reads.calls == ['__bool__']
+    with HostReads() as reads:  # numbers only: nothing to read from a device
+        assert _non_finite_terms({'loss': 1.5, 'loss_a': 1.0, 'loss_b': 0.5}) == {}
+        assert _non_finite_terms({}) == {}
+    assert reads.calls == []
+    # non-finite terms by name (tensors, numbers, a non-scalar tensor's sum);
+    # log_vars without 'loss' in the name never count
+    bad = _non_finite_terms({'loss': torch.tensor(nan), 'loss_a': torch.tensor(1.0),
+                             'loss_b': torch.tensor(nan, dtype=torch.bfloat16),
+                             'loss_c': inf, 'loss_d': torch.tensor([1.0, -inf]),
+                             'decode.acc_seg': torch.tensor(nan)})
+    assert list(bad) == ['loss_b', 'loss_c', 'loss_d']
+    assert math.isnan(bad['loss_b']) and bad['loss_c'] == inf and bad['loss_d'] == -inf
+    # the total only when every term is finite (an overflow of their sum)
+    assert _non_finite_terms({'loss': torch.tensor(inf), 'loss_a': torch.tensor(3e38),
+                              'loss_b': torch.tensor(3e38)}) == {'loss': inf}
 
 
 def test_nan_task_loss_stops_training_under_a_plain_mmengine_runner(tmp_path, shared_dir):

@@ -72,15 +72,3 @@ def test_every_teacher_and_table_10_row_has_a_config():
                  for z in ('cycle', 'forward')}
     assert set(DISTILLED) == expected
     assert not any(is_distilled(parse(c)) for c in set(CONFIGS) - expected)
-
-
-@pytest.mark.parametrize('demo', ['pix2pix_colorization_demo.py',
-                                  'cyclegan_colorization_demo.py'])
-def test_demo_data_location_follows_mmkd_shared(demo, monkeypatch, tmp_path):
-    monkeypatch.delenv('MMKD_SHARED', raising=False)
-    cfg = parse(demo)
-    assert osp.normpath(cfg.train_dataloader.dataset.data_root) == osp.normpath(
-        osp.join(REPO, '..', 'shared', 'data', 'raw'))
-    monkeypatch.setenv('MMKD_SHARED', str(tmp_path))
-    cfg = parse(demo)
-    assert cfg.val_dataloader.dataset.data_root == f'{tmp_path}/data/nyu_mini/images'

@@ -134,7 +134,7 @@ def test_shared_crop_and_flip_keep_pairs_aligned(tmp_path, shared_dir):
         TranslationResizeCrop(load_size=16, crop_size=32)
 
 
-def test_unpaired_dataset_draws_b_from_another_image(tmp_path, archive):
+def test_unpaired_dataset_draws_b_uniformly_over_the_split(tmp_path, archive):
     root = str(tmp_path / 'facades')
     converter.convert(archive, root)
     random.seed(0)
@@ -186,3 +186,34 @@ def test_preprocessor_rgb_and_lab(shared_dir):
     assert lab.teacher_input(out['A']).shape == (1, 3, 24, 24)
     with pytest.raises(KeyError, match='domain B'):
         lab(dict(inputs=dict(A=[grey]), data_samples=None))
+
+
+def test_converter_dataset_and_readers_take_the_same_image_files(tmp_path, pairs):
+    """One list of image extensions (any case) for the converter, the dataset, the
+    inference inputs and the benchmark frames; hidden files are left out. Before, the
+    converter dropped the .tif pairs the dataset reads."""
+    from mmkd_invproj.analysis.benchmark import load_frames
+    from mmkd_invproj.apis import inference
+    from mmkd_invproj.translation import dataset
+    assert converter.PIX2PIX_URL is dataset.PIX2PIX_URL
+    train = tmp_path / 'download' / 'facades' / 'train'
+    train.mkdir(parents=True)
+    Image.fromarray(pairs['0.png']).save(train / '0.tif')
+    Image.fromarray(pairs['1.png']).save(train / '1.TIFF', format='TIFF')
+    Image.fromarray(pairs['2.png']).save(train / '.2.png')  # hidden
+    Image.fromarray(pairs['3.png']).save(train / '._3.png')  # macOS metadata
+    (train / 'notes.txt').write_text('x')
+    root = str(tmp_path / 'facades')
+    assert converter.convert(str(tmp_path / 'download'), root) == {'train': 2}
+    ds = TranslationDataset(data_root=root, split='train', pipeline=pipeline())
+    assert [osp.basename(ds.get_data_info(i)['img_path']) for i in range(len(ds))] == [
+        '0.tif', '1.TIFF']
+    for i, name in enumerate(('0.png', '1.png')):
+        a = ds[i]['inputs']['A'].permute(1, 2, 0).numpy()
+        assert np.array_equal(a, pairs[name][:, :24])
+    assert [n for _, n in inference.iter_inputs([str(train)])] == ['0', '1']
+    frames = load_frames([str(train), str(tmp_path / 'nowhere')], 3, (8, 16))
+    assert [f.shape for f in frames] == [(8, 16, 3)] * 3
+    import mmcv
+    expected = mmcv.imresize(mmcv.imread(str(train / '0.tif')), (16, 8))
+    assert np.array_equal(frames[0], expected) and np.array_equal(frames[2], expected)

@@ -3,11 +3,8 @@ networks, 2 training images, 2 + 1 epochs): they validate PSNR (reproduced from 
 translations), save the translations, resume from their checkpoint, and export
 generators that load strictly."""
 import glob
-import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,7 +15,7 @@ from PIL import Image
 from mmkd_invproj.registry import MODELS
 from mmkd_invproj.translation import NetworkDict, psnr
 
-from .conftest import REPO
+from .conftest import REPO, run_tool
 
 DEMOS = {
     'pix2pix': ('configs/translation/pix2pix_colorization_demo.py', ['G']),
@@ -30,11 +27,8 @@ SHORT = ['model.generator.ngf=16', 'model.discriminator.ndf=16',
 
 
 def run(args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [REPO] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
-    proc = subprocess.run([sys.executable] + args, cwd=REPO, capture_output=True, text=True,
-                          env=env, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    """``python <args>`` as run_tool runs it, checked; its log (stdout + stderr)."""
+    proc = run_tool(args[0][len('tools/'):], *args[1:], timeout=900, check=True)
     return proc.stdout + proc.stderr
 
 

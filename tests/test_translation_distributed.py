@@ -5,18 +5,11 @@ although each rank trains on other images."""
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 
 import pytest
 
-from .conftest import REPO
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from .conftest import REPO, free_port
 
 
 @pytest.mark.parametrize('distill', [False, True])

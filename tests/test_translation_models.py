@@ -385,3 +385,98 @@ def test_generator_extraction_keeps_one_generator_and_drops_the_rest():
         extract_generator_state_dict(state, 'G')
     with pytest.raises(KeyError, match='Pix2Pix / CycleGAN'):
         extract_generator_state_dict({'student.x': torch.zeros(1)})
+
+
+def lab_pix2pix(**kwargs):
+    """The colorization student in Lab mode (L -> ab), small."""
+    return Pix2Pix(dict(type='UnetGenerator', in_channels=1, out_channels=2, num_downs=5, ngf=8),
+                   dict(type='NLayerDiscriminator', in_channels=3, ndf=8),
+                   data_preprocessor=dict(type='TranslationDataPreprocessor', colour_space='lab'),
+                   **kwargs)
+
+
+def record_teacher_inputs(model):
+    """Every ``data_preprocessor.teacher_input`` call of ``model``: (input, output)."""
+    calls = []
+    original = model.data_preprocessor.teacher_input
+
+    def recording(real_a):
+        out = original(real_a)
+        calls.append((real_a.detach().clone(), out.detach().clone()))
+        return out
+    model.data_preprocessor.teacher_input = recording
+    return calls
+
+
+@pytest.mark.parametrize('make', [lab_pix2pix, small_cyclegan])
+def test_teacher_input_is_made_only_when_distilling(make):
+    """Without distillation pairs a step does not convert the input for a teacher (in
+    Lab mode a full Lab -> RGB conversion per step); with pairs it does, once."""
+    torch.manual_seed(0)
+    plain = make().train()
+    calls = record_teacher_inputs(plain)
+    plain.train_step(batch(size=32), translation_optim(plain))
+    assert calls == []
+    student = 'G.' + UnetGenerator(num_downs=5).encoder_output if make is lab_pix2pix \
+        else 'G_B.model.11'
+    distilled = make(**TEACHER, infer_input_size=(32, 32),
+                     distill_pairs=[fitnets_pair(student)]).train()
+    calls = record_teacher_inputs(distilled)
+    data = batch(size=32)
+    distilled.train_step(data, translation_optim(distilled))
+    ((real_a, teacher_input),) = calls
+    expected = to_net(data['inputs']['A']) if make is small_cyclegan else \
+        distilled.data_preprocessor(copy.deepcopy(data), True)['inputs']['A']
+    assert torch.equal(real_a, expected)  # the real input x of the step
+    assert teacher_input.shape == (2, 3, 32, 32)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the CPU bfloat16 branch')
+def test_lab_teacher_input_is_float32_inside_the_autocast_of_the_step():
+    """The teacher input is made inside the generator's optim context (autocast with an
+    AMP wrapper) but stays the float32 Lab -> RGB conversion it was outside it."""
+    torch.manual_seed(0)
+    model = lab_pix2pix(**TEACHER, infer_input_size=(32, 32), distill_pairs=[
+        fitnets_pair('G.' + UnetGenerator(num_downs=5).encoder_output)]).train()
+    calls = record_teacher_inputs(model)
+    optim = OptimWrapperDict(
+        generators=AnyDeviceAmpOptimWrapper(optimizer=adamw(
+            list(model.generators.parameters()) + list(model.pairs.parameters()))),
+        discriminators=AnyDeviceAmpOptimWrapper(
+            optimizer=adamw(model.discriminators.parameters())))
+    model.train_step(batch(size=32), optim)
+    ((real_a, teacher_input),) = calls
+    assert teacher_input.dtype == torch.float32
+    # outside any autocast: L -> RGB in [0, 1] -> [-1, 1]
+    assert torch.equal(teacher_input, model.data_preprocessor.to_rgb(real_a, 'A') * 2 - 1)
+
+
+def test_paramwise_custom_keys_match_the_model_parameter_names():
+    """paramwise_cfg.custom_keys are written against the model's own parameter names
+    (``generators.G...``, ``pairs.projectors...``, ``discriminators.D...``), as for
+    any MMEngine model, not against the optimizer group's internal container."""
+    torch.manual_seed(0)
+    model = Pix2Pix(dict(type='UnetGenerator', num_downs=5, ngf=8),
+                    dict(type='NLayerDiscriminator', in_channels=6, ndf=8), **TEACHER,
+                    infer_input_size=(32, 32),
+                    distill_pairs=[fitnets_pair('G.' + UnetGenerator(num_downs=5).encoder_output)])
+    names = {n: p for n, p in model.named_parameters() if p.requires_grad}  # not the teacher
+    first_d = next(n for n in names if n.startswith('discriminators.D.'))
+    keys = {'pairs.projectors': dict(lr_mult=0.1), 'generators.G': dict(lr_mult=0.5),
+            first_d: dict(lr_mult=0.25)}
+    cfg = dict(generators=dict(optimizer=dict(type='AdamW', lr=2e-4)),
+               discriminators=dict(optimizer=dict(type='AdamW', lr=1e-4)))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        optim = TranslationOptimWrapperConstructor(cfg, dict(custom_keys=keys))(model)
+    lr = {id(p): g['lr'] for w in optim.values() for g in w.optimizer.param_groups
+          for p in g['params']}
+    expected = {}
+    for name in names:
+        if name.startswith('pairs.projectors.'):
+            expected[name] = 2e-4 * 0.1
+        elif name.startswith('generators.G.'):
+            expected[name] = 2e-4 * 0.5
+        else:
+            expected[name] = 1e-4 * (0.25 if name == first_d else 1.0)
+    assert any(n.startswith('pairs.projectors.') for n in names)
+    assert {n: lr[id(p)] for n, p in names.items()} == pytest.approx(expected)

@@ -5,8 +5,6 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -22,17 +20,10 @@ from mmkd_invproj.utils.depth_io import depth_to_png16
 from mmkd_invproj.visualization import DepthPanelVisualizer, colorize, depth_panel, depth_range
 from mmkd_invproj.visualization.depth import DEPTH_CMAP, INVALID_RGB
 
-from .conftest import NYU_MINI, REPO, SHARED
+from .conftest import NYU_MINI, REPO, run_tool
 from .seg_utils import ADE_MINI, LIGHT_STUDENT, light_student_options
 
 TEST_FRAMES = ('nyu_bookstore_0001d_00001', 'nyu_raw_0000', 'redwood_0004')
-
-
-def run(args):
-    proc = subprocess.run([sys.executable] + args, cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, 'PYTHONPATH': REPO, 'MMKD_SHARED': SHARED})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return proc
 
 
 def final_metrics(work_dir):
@@ -49,11 +40,12 @@ def depth_test_run(demo_run, tmp_path_factory):
     with the demo's *distiller* checkpoint, --show-dir and --out."""
     assert not osp.exists(osp.join(REPO, 'data', 'nyu', 'images', 'train'))
     tmp = tmp_path_factory.mktemp('depth_test')
-    run(['tools/test.py', 'configs/depth/mbv2_baseline.py', osp.join(demo_run, 'epoch_40.pth'),
-         '--work-dir', str(tmp / 'work'), '--show-dir', str(tmp / 'show'),
-         '--out', str(tmp / 'out'), '--cfg-options',
-         f'test_dataloader.dataset.data_root={NYU_MINI}',
-         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'])
+    run_tool('test.py', 'configs/depth/mbv2_baseline.py', osp.join(demo_run, 'epoch_40.pth'),
+             '--work-dir', str(tmp / 'work'), '--show-dir', str(tmp / 'show'),
+             '--out', str(tmp / 'out'), '--cfg-options',
+             f'test_dataloader.dataset.data_root={NYU_MINI}',
+             'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+             check=True)
     return tmp
 
 
@@ -122,11 +114,11 @@ def test_show_dir_and_out_for_segmentation(tmp_path):
     torch.manual_seed(0)
     ckpt = tmp_path / 'seg.pth'
     torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()), ckpt)
-    run(['tools/test.py', 'configs/seg/deeplabv3_r50_baseline.py', str(ckpt), '--work-dir',
-         str(tmp_path / 'work'), '--show-dir', str(tmp_path / 'show'), '--out',
-         str(tmp_path / 'out'), '--cfg-options', *opts, 'model.pretrained=None',
-         f'test_dataloader.dataset.data_root={ADE_MINI}', 'test_dataloader.num_workers=0',
-         'test_dataloader.persistent_workers=False'])
+    run_tool('test.py', 'configs/seg/deeplabv3_r50_baseline.py', str(ckpt), '--work-dir',
+             str(tmp_path / 'work'), '--show-dir', str(tmp_path / 'show'), '--out',
+             str(tmp_path / 'out'), '--cfg-options', *opts, 'model.pretrained=None',
+             f'test_dataloader.dataset.data_root={ADE_MINI}', 'test_dataloader.num_workers=0',
+             'test_dataloader.persistent_workers=False', check=True)
     image = cv2.imread(osp.join(ADE_MINI, 'images', 'validation', 'ADE_val_00000003.jpg'))
     h, w = image.shape[:2]
     overlay = cv2.imread(str(tmp_path / 'show' / 'ADE_val_00000003.png'))

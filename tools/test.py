@@ -23,12 +23,12 @@ import warnings
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 
 import mmkd_invproj  # noqa: F401
 from mmkd_invproj.apis.checkpoint import load_weights
 from mmkd_invproj.hooks import enable_test_drawing
+from mmkd_invproj.utils import unwrap_model
 from mmkd_invproj.utils.config_check import check_run_config
 from mmkd_invproj.utils.depth_io import configure_prediction_output
 from mmkd_invproj.utils.launch import setup_cpu_distributed, teardown_distributed
@@ -82,8 +82,7 @@ def main():
     # that keep MMSeg's own runtime (the README's user-config recipe)
     cfg.setdefault('runner_type', 'AtomicCheckpointRunner')
     runner = RUNNERS.build(cfg)
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    load_weights(model, args.checkpoint)
+    load_weights(unwrap_model(runner.model), args.checkpoint)
     runner.test()
     teardown_distributed()  # reached only when testing finished on this rank
 

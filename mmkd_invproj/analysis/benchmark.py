@@ -21,7 +21,6 @@ ratios without the noise of differencing two whole steps.
 """
 import contextlib
 import copy
-import glob
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -29,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..utils.images import list_images
 from .timing import machine_description, measure_memory, quantiles, time_interleaved
 
 PHASES = ('a', 'b', 'c', 'd', 'e')
@@ -128,11 +128,11 @@ def build_models(cfg, device: torch.device, spectral_rank: int = 2,
 
 # ---------------------------------------------------------------- data
 def load_frames(dirs: Sequence[str], batch: int, hw: Tuple[int, int]) -> List[np.ndarray]:
-    """``batch`` BGR uint8 frames (H, W, 3) from the images under ``dirs``, resized
-    to ``hw`` and cycled; [] when there are none."""
+    """``batch`` BGR uint8 frames (H, W, 3) from the images under ``dirs`` (recursively,
+    :func:`~mmkd_invproj.utils.images.list_images`), resized to ``hw`` and cycled; []
+    when there are none (or no such folder)."""
     import mmcv
-    files = sorted(f for d in dirs for f in glob.glob(osp.join(d, '**', '*'), recursive=True)
-                   if f.lower().endswith(('.jpg', '.jpeg', '.png')))
+    files = sorted(f for d in dirs if osp.isdir(d) for f in list_images(d))
     if not files:
         return []
     return [mmcv.imresize(mmcv.imread(files[i % len(files)], channel_order='bgr'),

@@ -176,17 +176,15 @@ def calibrate_random_teacher(demo_config: str, out_file: str, teacher_seed: int 
 
 
 def build_runner(cfg, quiet: bool = True):
-    """The config's Runner; with ``quiet`` its console shows errors only, while its
-    log file (``runner.logger.log_file``) keeps everything: the environment, the
-    config dump, the per-parameter initialisation, warnings and the training log."""
+    """The config's Runner (``RUNNERS.build``: its ``runner_type``, default MMEngine's
+    ``Runner``); with ``quiet`` its console shows errors only, while its log file
+    (``runner.logger.log_file``) keeps everything: the environment, the config dump,
+    the per-parameter initialisation, warnings and the training log."""
     from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    build = (lambda: Runner.from_cfg(cfg)) if 'runner_type' not in cfg else (
-        lambda: RUNNERS.build(cfg))
     if not quiet:
-        return build()
+        return RUNNERS.build(cfg)
     with contextlib.redirect_stdout(io.StringIO()) as sink:  # what the runner logs while built
-        runner = build()
+        runner = RUNNERS.build(cfg)
     for handler in runner.logger.handlers:
         if getattr(handler, 'stream', None) is sink:  # MMLogger's console handler
             handler.setStream(sys.stdout)
@@ -275,8 +273,6 @@ def summary_table(rows: List[dict]) -> str:
         f'{r["sigma_1_final"]} | {r["rank_ZP"]} | {r["loss"]} = {r["transfer"]} + '
         f'{r["regularisation"]} + ({r["residual"]}) |\n' for r in rows)
     return head + body
-
-
 
 
 def run_rank_experiment(out_dir: str, demo_config: str, iters: int = 200,

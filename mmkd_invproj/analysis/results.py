@@ -18,6 +18,11 @@ For every work directory:
   ``distill_pairs``: a baseline. Without a stored config the directory name must end
   in ``<method>_<inv|trad>`` (fitnets, at, pkt, ensemble, spectral) or ``baseline``.
 
+* **experiment**: runs pooled into one row must be repeats of one experiment: their
+  stored configs must agree in :data:`EXPERIMENT_KEYS` (:func:`config_fingerprint`).
+
+Each run's stored config is found and parsed once (:func:`load_stored_config`).
+
 Improvement (positive = the inverted projection is better): ``100 * (inv - trad) /
 |trad|``, or ``100 * (trad - inv) / |trad|`` for lower-is-better metrics, from the
 unrounded means. Several runs of one method x projection are shown as ``mean ±std``
@@ -29,7 +34,7 @@ import os.path as osp
 import re
 import statistics
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 #: metric columns per task, in the paper's order, with their display names
 TASK_METRICS: Dict[str, Tuple[Tuple[str, str], ...]] = {
@@ -40,7 +45,10 @@ TASK_METRICS: Dict[str, Tuple[Tuple[str, str], ...]] = {
 }
 #: metrics where a smaller value is better (every other metric: larger is better)
 LOWER_IS_BETTER = frozenset({'abs_rel', 'sq_rel', 'rmse', 'rmse_log', 'log10', 'silog', 'FID'})
-#: the parts of a stored config that define an experiment (the seed and paths do not)
+#: the top-level keys of a stored config that define an experiment: everything under them
+#: counts, the paths there too (``model.teacher_ckpt``, ``train_dataloader``'s
+#: ``data_root``); every other key does not (the seed in ``randomness``, ``work_dir``,
+#: ``load_from`` / ``resume``, ``launcher``, hooks, logging, validation and testing)
 EXPERIMENT_KEYS = ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper', 'param_scheduler')
 #: method display names from loss types, and the paper's row order
 LOSS_METHODS = {'FitNetsLoss': 'FitNets', 'ATLoss': 'AT', 'PKTLoss': 'PKT',
@@ -98,15 +106,24 @@ def detect_task(lines: Sequence[dict]) -> str:
                        '--metrics')
 
 
-def experiment_fingerprint(work_dir: str) -> Optional[str]:
-    """The stored config's :data:`EXPERIMENT_KEYS` as canonical JSON (None without a
-    stored config): runs that differ only in seed or paths have the same one."""
-    cfg_path = stored_config(work_dir)
-    if cfg_path is None:
-        return None
-    from mmengine.config import Config
-    cfg = Config.fromfile(cfg_path, import_custom_modules=False).to_dict()
+def config_fingerprint(cfg: Dict[str, Any]) -> str:
+    """A parsed config's :data:`EXPERIMENT_KEYS` as canonical JSON.
+
+    Two runs have the same fingerprint when their configs agree in everything under
+    those keys, the paths there included (a different ``model.teacher_ckpt`` or
+    ``train_dataloader.dataset.data_root`` is a different experiment); they may differ
+    in every other key (the seed in ``randomness``, ``work_dir`` ...).
+
+    Args:
+        cfg (dict): A config as a plain dict (``Config.to_dict()``).
+    """
     return json.dumps({k: cfg.get(k) for k in EXPERIMENT_KEYS}, sort_keys=True, default=str)
+
+
+def experiment_fingerprint(work_dir: str) -> Optional[str]:
+    """:func:`config_fingerprint` of the run's stored config (None without one)."""
+    stored = load_stored_config(work_dir)
+    return None if stored is None else config_fingerprint(stored[1])
 
 
 def select_line(lines: Sequence[dict], which: str, key: str) -> dict:
@@ -130,14 +147,39 @@ def stored_config(work_dir: str) -> Optional[str]:
     return top[0] if len(top) == 1 else None
 
 
-def classify_config(cfg_path: str) -> Tuple[str, Optional[str]]:
+def load_stored_config(work_dir: str) -> Optional[Tuple[str, Dict[str, Any]]]:
+    """The run's :func:`stored_config`, parsed: ``(path, config as a plain dict)``, or
+    None without a stored config.
+
+    Raises:
+        Exception: what ``mmengine.config.Config.fromfile`` raises for an unreadable
+            config (custom imports are not run).
+    """
+    cfg_path = stored_config(work_dir)
+    if cfg_path is None:
+        return None
+    from mmengine.config import Config
+    return cfg_path, Config.fromfile(cfg_path, import_custom_modules=False).to_dict()
+
+
+def classify_config(cfg: Union[str, Dict[str, Any]],
+                    source: Optional[str] = None) -> Tuple[str, Optional[str]]:
     """(method, projection) of a stored config; ``('baseline', None)`` without pairs.
+
+    Args:
+        cfg (str | dict): The config file, or the config already parsed (a plain
+            dict, as :func:`load_stored_config` gives it).
+        source (str, optional): Where a parsed ``cfg`` came from, for the messages
+            (default: the file ``cfg``).
 
     Raises:
         ResultsError: for a pair without a loss type.
     """
-    from mmengine.config import Config
-    model = Config.fromfile(cfg_path, import_custom_modules=False).to_dict().get('model', {})
+    if isinstance(cfg, str):
+        from mmengine.config import Config
+        source = source or cfg
+        cfg = Config.fromfile(cfg, import_custom_modules=False).to_dict()
+    model = cfg.get('model') or {}
     pairs = model.get('distill_pairs') or []
     if not pairs:
         return BASELINE
@@ -145,7 +187,8 @@ def classify_config(cfg_path: str) -> Tuple[str, Optional[str]]:
     for pair in pairs:
         loss_type = (pair.get('loss') or {}).get('type')
         if not loss_type:
-            raise ResultsError(f'{cfg_path}: distill pair {pair.get("name")!r} has no loss type')
+            raise ResultsError(f'{source or "config"}: distill pair {pair.get("name")!r} has '
+                               'no loss type')
         method = LOSS_METHODS.get(loss_type, re.sub(r'Loss$', '', loss_type))
         projector = pair.get('projector') or {}
         if projector.get('type') == 'EnsembleProjector':
@@ -178,9 +221,18 @@ def classify_dir_name(work_dir: str) -> Tuple[str, Optional[str]]:
 
 
 def classify(work_dir: str) -> Tuple[str, Optional[str]]:
-    """(method, projection) of a run: its stored config, else its directory name."""
-    cfg_path = stored_config(work_dir)
-    return classify_config(cfg_path) if cfg_path else classify_dir_name(work_dir)
+    """(method, projection) of a run: its stored config, else its directory name.
+
+    Raises:
+        ResultsError: from :func:`classify_config` or :func:`classify_dir_name`.
+    """
+    return _classify(work_dir, load_stored_config(work_dir))
+
+
+def _classify(work_dir: str, stored: Optional[Tuple[str, Dict[str, Any]]]
+              ) -> Tuple[str, Optional[str]]:
+    """:func:`classify` given the run's :func:`load_stored_config`."""
+    return classify_config(stored[1], stored[0]) if stored else classify_dir_name(work_dir)
 
 
 # ------------------------------------------------------------------ the table
@@ -271,8 +323,8 @@ def collect(work_dirs: Sequence[str], baseline_dirs: Sequence[str] = (), which: 
 
     Raises:
         ResultsError: unreadable runs, runs of different tasks, missing metrics, or
-            runs pooled into one row whose stored configs differ in more than the
-            seed and paths (a row averages repeats of one experiment).
+            runs pooled into one row whose stored configs differ in
+            :data:`EXPERIMENT_KEYS` (a row averages repeats of one experiment).
     """
     runs: Dict[Tuple[str, Optional[str]], List[dict]] = OrderedDict()
     baseline: List[dict] = []
@@ -294,8 +346,9 @@ def collect(work_dirs: Sequence[str], baseline_dirs: Sequence[str] = (), which: 
         missing = [k for k, _ in metrics if k not in line]
         if missing:
             raise ResultsError(f'{work_dir}: the selected validation line lacks {missing}')
-        kind = BASELINE if work_dir in baseline_dirs else classify(work_dir)
-        fingerprint = experiment_fingerprint(work_dir)
+        stored = load_stored_config(work_dir)  # parsed once, for both
+        kind = BASELINE if work_dir in baseline_dirs else _classify(work_dir, stored)
+        fingerprint = None if stored is None else config_fingerprint(stored[1])
         other_dir, other = first_of_row.setdefault(kind, (work_dir, fingerprint))
         if None not in (fingerprint, other) and fingerprint != other:
             raise ResultsError(

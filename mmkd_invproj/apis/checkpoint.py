@@ -9,7 +9,8 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from ..utils.checkpoint_compat import mmengine_checkpoint_globals
+from ..distillers import CrossTaskDistiller
+from ..utils.checkpoint_compat import read_checkpoint, read_state_dict, state_dict_of
 
 #: key prefix of the student's weights in a ``CrossTaskDistiller`` state dict
 STUDENT_PREFIX = 'student.'
@@ -81,11 +82,9 @@ def extract_generator_state_dict(state_dict: Dict[str, torch.Tensor],
         return kept, dropped
     if generator not in names:
         raise KeyError(f'no generator {generator!r} in the checkpoint; it has {names}')
-    prefix = generator + '.'
-    for name in names:
-        if name != generator:
-            dropped[f'generators.{name}'] = sum(k.startswith(name + '.') for k in kept)
-    return {k[len(prefix):]: v for k, v in kept.items() if k.startswith(prefix)}, dropped
+    weights, others = _split_prefix(kept, generator + '.')
+    dropped.update({f'generators.{name}': n for name, n in others.items()})
+    return weights, dropped
 
 
 def export_student(src: str, dst: str, generator: Optional[str] = None) -> Dict[str, int]:
@@ -115,11 +114,8 @@ def export_student(src: str, dst: str, generator: Optional[str] = None) -> Dict[
     Raises:
         FileNotFoundError: when ``src`` does not exist.
     """
-    if not osp.isfile(src):
-        raise FileNotFoundError(f'checkpoint "{src}" does not exist')
-    with mmengine_checkpoint_globals():  # MMEngine meta types, weights-only loading kept on
-        ckpt = torch.load(src, map_location='cpu')
-    state_dict = ckpt.get('state_dict', ckpt)
+    ckpt = read_checkpoint(src)
+    state_dict = state_dict_of(ckpt)
     if any(k.startswith(GENERATORS_PREFIX) for k in state_dict):
         student, dropped = extract_generator_state_dict(state_dict, generator)
     else:
@@ -134,7 +130,7 @@ def export_student(src: str, dst: str, generator: Optional[str] = None) -> Dict[
 
 
 def _is_distiller(model: nn.Module) -> bool:
-    return type(model).__name__ == 'CrossTaskDistiller'
+    return isinstance(model, CrossTaskDistiller)
 
 
 def load_weights(model: nn.Module, checkpoint: str, map_location='cpu') -> Dict[str, int]:
@@ -161,13 +157,7 @@ def load_weights(model: nn.Module, checkpoint: str, map_location='cpu') -> Dict[
         KeyError: when no key of the checkpoint matches the model: a silent load of
             nothing would evaluate a randomly initialised model.
     """
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint "{checkpoint}" does not exist')
-    with mmengine_checkpoint_globals():
-        ckpt = torch.load(checkpoint, map_location=map_location)
-    state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
-                  for k, v in state_dict.items()}
+    state_dict = read_state_dict(checkpoint, map_location=map_location)
     has_student_keys = any(k.startswith(STUDENT_PREFIX) for k in state_dict)
     target = model
     if _is_distiller(model) and not has_student_keys:

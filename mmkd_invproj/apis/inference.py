@@ -9,6 +9,7 @@ image comes in as an array, so files and video frames go through one pipeline.
 import copy
 import os
 import os.path as osp
+from collections import Counter
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -20,9 +21,10 @@ from mmengine.registry import init_default_scope
 
 from ..registry import MODELS
 from ..utils.depth_io import write_depth_png
+from ..utils.images import IMG_EXTENSIONS, has_extension, list_images
 from .checkpoint import load_weights
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
+#: the video extensions tools/infer.py reads frame by frame (images: IMG_EXTENSIONS)
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v')
 
 
@@ -120,7 +122,8 @@ def predict(model: nn.Module, pipeline: Compose, image_bgr: np.ndarray):
 
 
 def iter_inputs(inputs: Sequence[str]) -> List[Tuple[str, str]]:
-    """Expand image files, folders (their images, recursively) and videos.
+    """Expand image files, folders (their images and videos, recursively; hidden
+    files left out: :func:`~mmkd_invproj.utils.images.list_images`) and videos.
 
     Returns:
         list[tuple[str, str]]: (path, output name) in order: a file's name without
@@ -134,28 +137,27 @@ def iter_inputs(inputs: Sequence[str]) -> List[Tuple[str, str]]:
     items = []
     for path in inputs:
         if osp.isdir(path):
-            found = sorted(osp.join(root, f) for root, _, files in os.walk(path) for f in files
-                           if f.lower().endswith(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS))
+            found = list_images(path, IMG_EXTENSIONS + VIDEO_EXTENSIONS, relative=True)
             if not found:
                 raise FileNotFoundError(f'no image or video in folder {path} '
-                                        f'(extensions {IMAGE_EXTENSIONS + VIDEO_EXTENSIONS})')
-            items += [(f, osp.splitext(osp.relpath(f, path))[0]) for f in found]
+                                        f'(extensions {IMG_EXTENSIONS + VIDEO_EXTENSIONS})')
+            items += [(osp.join(path, f), osp.splitext(f)[0]) for f in found]
         elif osp.isfile(path):
-            if not path.lower().endswith(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS):
-                raise ValueError(f'{path}: not an image {IMAGE_EXTENSIONS} or a video '
+            if not has_extension(path, IMG_EXTENSIONS + VIDEO_EXTENSIONS):
+                raise ValueError(f'{path}: not an image {IMG_EXTENSIONS} or a video '
                                  f'{VIDEO_EXTENSIONS}')
             items.append((path, osp.splitext(osp.basename(path))[0]))
         else:
             raise FileNotFoundError(f'input {path} does not exist')
-    names = [name for _, name in items]
+    counts = Counter(name for _, name in items)
     # `a.jpg` and `a.png` side by side: keep the extension in both names
-    return [(path, f'{name}_{osp.splitext(path)[1][1:]}' if names.count(name) > 1 else name)
+    return [(path, f'{name}_{osp.splitext(path)[1][1:]}' if counts[name] > 1 else name)
             for path, name in items]
 
 
 def is_video(path: str) -> bool:
     """Whether ``path`` names a video (by extension, :data:`VIDEO_EXTENSIONS`)."""
-    return path.lower().endswith(VIDEO_EXTENSIONS)
+    return has_extension(path, VIDEO_EXTENSIONS)
 
 
 def video_frames(path: str) -> Tuple[Iterator[np.ndarray], int, float]:

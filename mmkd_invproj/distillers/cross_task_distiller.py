@@ -3,7 +3,6 @@
 the feature pairs between them."""
 from typing import Dict, Optional, Sequence, Tuple
 
-import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
@@ -14,6 +13,7 @@ from ..teachers.frozen import SINGLE_TEACHER_KEYS, build_teachers
 from ..utils.num_classes import check_head_num_classes
 from ..utils.scoped_build import build_in_scope, mmseg_default_scope
 from .pairs import DistillPairs, PairOutput
+from .teacher_holder import TeacherHolderMixin
 
 #: state-dict prefixes of checkpoints written before the teachers and pairs became
 #: modules of their own -> today's prefixes
@@ -46,7 +46,7 @@ def _warn_preprocessor_mismatch(student, data_preprocessor) -> None:
 
 
 @MODELS.register_module()
-class CrossTaskDistiller(BaseModel):
+class CrossTaskDistiller(TeacherHolderMixin, BaseModel):
     """Cross-task feature distillation from frozen teachers into any MMSeg model.
 
     The student is any MMSeg model config (``DepthEstimator``, ``EncoderDecoder``)
@@ -56,7 +56,9 @@ class CrossTaskDistiller(BaseModel):
     2024; ``TraditionalProjector``: student -> teacher space) and a loss. The total
     loss is ``L_task + sum_pairs L_distill`` (each weighted by its ``loss_weight``,
     supplementary 6.4). Validation, test and predict run the student alone; the
-    student's data preprocessor is the distiller's.
+    student's data preprocessor is the distiller's. The teachers run on the
+    preprocessed batch (``teacher_features`` and the projector dry run come from
+    :class:`~.teacher_holder.TeacherHolderMixin`).
 
     Args:
         student (dict): MMSeg model config of the student.
@@ -134,28 +136,11 @@ class CrossTaskDistiller(BaseModel):
                                  'use distiller.teachers[name].network')
         return next(iter(self.teachers.values())).network if self.teachers else None
 
-    def teacher_features(self, inputs: Tensor) -> Dict[str, Dict[str, Tensor]]:
-        """Run every teacher some pair reads, once, on the student's batch.
-
-        Args:
-            inputs (Tensor): Preprocessed images (B, 3, H, W).
-
-        Returns:
-            dict: ``{teacher name: {feature key: (B, C, h, w) float32 map}}``.
-        """
-        return {name: self.teachers[name](inputs) for name in self.pairs.teacher_names}
-
-    @torch.no_grad()
     def _calibrate(self) -> None:
-        """Dry run on a dummy batch: projector channels, in-place-modified features."""
-        x = torch.zeros(1, 3, *self.infer_input_size)
-        was_training = self.student.training
-        self.student.eval()
-        try:
-            self.pairs.calibrate(lambda: self.student._forward(x), self.teacher_features(x),
-                                 x.shape[-2:])
-        finally:
-            self.student.train(was_training)
+        """Dry run of the student's ``_forward`` on a zero batch (1, 3,
+        ``infer_input_size``): projector channels, in-place-modified features
+        (:meth:`~.teacher_holder.TeacherHolderMixin.calibrate_pairs`)."""
+        self.calibrate_pairs(self.student, self.student._forward)
 
     def init_weights(self) -> None:
         """Initialise the student only; teachers and projectors are set up when built."""

@@ -2,7 +2,6 @@
 """The distilled feature pairs: where each side's feature comes from, the projector
 and the loss; one component that every kind of student uses."""
 import copy
-import difflib
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 import torch.nn as nn
@@ -14,6 +13,7 @@ from ..hooks.feature_recorder import FeatureRecorder
 from ..projectors.base import BaseProjector
 from ..registry import MODELS
 from ..utils.feature_maps import infer_patch_size, to_feature_map
+from ..utils.keys import unknown_keys_message
 from ..utils.scoped_build import mmseg_default_scope
 
 #: keys of a ``distill_pairs`` entry
@@ -30,7 +30,26 @@ class PairOutput(NamedTuple):
 
 
 class PairSpec:
-    """One parsed ``distill_pairs`` entry.
+    """One parsed ``distill_pairs`` entry (see :class:`DistillPairs` for its meaning).
+
+    Args:
+        cfg (dict): The entry, with keys among :data:`PAIR_KEYS`; ``name``,
+            ``student`` and ``loss`` are required.
+        index (int): Its position in ``distill_pairs``, for messages.
+
+    Attributes:
+        name (str): The pair's name; its loss is logged as ``loss_distill_<name>``.
+        student (str): The hooked student module, as in ``named_modules()``.
+        student_index (int | str | None): Item of that module's output (or input).
+        student_source (str): ``'output'`` (default) or ``'input'``.
+        teacher (str | None): The teacher module; None for a teacher-free pair.
+        teacher_index (int | str | None): Item of the teacher module's output.
+        teacher_name (str | None): The teacher it reads; None until
+            :class:`DistillPairs` resolves it (the only teacher by default).
+        teacher_key (str | None): Key of the feature in that teacher's output
+            (:meth:`FrozenTeacher.watch`), set by :class:`DistillPairs`.
+        projector_cfg (dict | None): A copy of the projector config.
+        loss_cfg (dict): A copy of the loss config.
 
     Raises:
         ValueError: for unknown keys (with close matches and the valid keys), a
@@ -39,11 +58,10 @@ class PairSpec:
     """
 
     def __init__(self, cfg: dict, index: int) -> None:
-        unknown = sorted(set(cfg) - set(PAIR_KEYS))
-        if unknown:
-            hints = {k: difflib.get_close_matches(k, PAIR_KEYS, n=1) for k in unknown}
-            raise ValueError(f'distill_pairs[{index}] has unknown keys {unknown} '
-                             f'(did you mean {hints}?); valid keys: {list(PAIR_KEYS)}')
+        message = unknown_keys_message(cfg, PAIR_KEYS, f'distill_pairs[{index}] has unknown keys',
+                                       'valid keys:')
+        if message:
+            raise ValueError(message)
         for key in ('name', 'student', 'loss'):
             if key not in cfg:
                 raise ValueError(f'distill_pairs[{index}] needs a "{key}" entry; got {cfg}')
@@ -120,7 +138,7 @@ class DistillPairs(nn.Module):
             if spec.teacher is not None:
                 spec.teacher_name = self._teacher_name(spec, teachers)
                 spec.teacher_key = teachers[spec.teacher_name].watch(spec.teacher,
-                                                                      spec.teacher_index)
+                                                                     spec.teacher_index)
         self.projectors = nn.ModuleDict()
         self.distill_losses = nn.ModuleDict()
         with mmseg_default_scope():

@@ -12,9 +12,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from torch import Tensor
 from torch.utils._pytree import tree_leaves, tree_map
+
+from ..utils.model_wrappers import unwrap_model
 
 
 class UnknownModuleError(KeyError):
@@ -31,13 +32,6 @@ class TeacherEarlyExit(Exception):
 
 class FeatureModifiedError(RuntimeError):
     """A recorded feature was changed in place after its module produced it."""
-
-
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """Strip MMEngine/PyTorch model wrappers (DDP, FSDP, MMDistributedDataParallel)."""
-    while is_model_wrapper(model):
-        model = model.module
-    return model
 
 
 def resolve_module(model: nn.Module, name: str, role: str = 'model') -> nn.Module:
@@ -263,7 +257,13 @@ class FeatureRecorder:
         return state
 
     def remove(self) -> None:
-        """Remove every hook."""
+        """Remove every hook and forget the hooked names and recorded features.
+
+        The recorder is then empty, as if built with no names: :meth:`add` hooks a
+        module again (also one hooked before) and it records from then on.
+        """
         for h in self._handles:
             h.remove()
         self._handles = []
+        self.names.clear()
+        self._features = {}

@@ -17,6 +17,27 @@ class NonFiniteLossError(FloatingPointError):
     """A loss term became NaN or infinite during training."""
 
 
+def _value_of(value) -> float:
+    """A loss entry as one Python float (the sum of a tensor's entries, in float32)."""
+    return float(value.detach().float().sum()) if torch.is_tensor(value) else float(value)
+
+
+def _all_finite(values) -> bool:
+    """Whether every value (tensor or number) sums to a finite float32, with one
+    host read for all tensors together (``torch.isfinite`` of their stacked sums)
+    instead of one ``float()``, a device sync on a GPU, per term."""
+    sums = []
+    for value in values:
+        if torch.is_tensor(value):
+            sums.append(value.detach().float().sum())
+        elif not math.isfinite(float(value)):
+            return False
+    if not sums:
+        return True
+    device = sums[0].device
+    return bool(torch.isfinite(torch.stack([v.to(device) for v in sums])).all())
+
+
 def _non_finite_terms(outputs: Mapping) -> Dict[str, float]:
     """The loss terms of ``outputs`` that are NaN or infinite, by name.
 
@@ -24,18 +45,29 @@ def _non_finite_terms(outputs: Mapping) -> Dict[str, float]:
     ``'loss'`` into the total it logs as ``'loss'``; those terms are checked (other
     logged values, e.g. ``decode.acc_seg``, never reach the gradient). The total is
     reported only when every term is finite and their sum is not (an overflow).
-    """
-    def value_of(value) -> float:
-        return float(value.detach().float().sum()) if torch.is_tensor(value) else float(value)
 
+    The usual all-finite case costs one host read for every term and the total
+    together (:func:`_all_finite`); the values are read term by term only to name
+    the culprits.
+
+    Args:
+        outputs (Mapping): The iteration's ``log_vars``: name -> scalar tensor or
+            number.
+
+    Returns:
+        dict[str, float]: ``{name: value}`` of the non-finite terms (empty if none).
+    """
+    terms = {key: value for key, value in outputs.items() if 'loss' in key and key != 'loss'}
+    checked = list(terms.values()) + ([outputs['loss']] if 'loss' in outputs else [])
+    if _all_finite(checked):
+        return {}
     bad = {}
-    for key, value in outputs.items():
-        if 'loss' in key and key != 'loss':
-            value = value_of(value)
-            if not math.isfinite(value):
-                bad[key] = value
+    for key, value in terms.items():
+        value = _value_of(value)
+        if not math.isfinite(value):
+            bad[key] = value
     if not bad and 'loss' in outputs:
-        total = value_of(outputs['loss'])
+        total = _value_of(outputs['loss'])
         if not math.isfinite(total):
             bad['loss'] = total
     return bad

@@ -15,7 +15,7 @@ from mmengine.logging import print_log
 from ..analysis.spectrum import numerical_rank, projector_singular_values
 from ..distillers.pairs import DistillPairs
 from ..registry import HOOKS
-from .feature_recorder import unwrap_model
+from ..utils.model_wrappers import unwrap_model
 
 
 @HOOKS.register_module()

@@ -42,6 +42,7 @@ def attention_map(feat: Tensor, p: float = 2, eps: float = AT_NORM_EPS) -> Tenso
     return F.normalize(powered.mean(dim=1).flatten(1), p=2, dim=1, eps=eps)
 
 
+@float32_loss
 def at_loss(pred: Tensor, target: Tensor, p: float = 2, eps: float = AT_NORM_EPS) -> Tensor:
     """Unweighted AT loss ``mean((a(pred) - a(target)) ** 2)`` (:func:`attention_map`).
 
@@ -93,9 +94,8 @@ class ATLoss(nn.Module):
         self.loss_weight = loss_weight
         self.p = p
 
-    @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
-        """(B, C_p, H, W), (B, C_t, H, W) -> scalar (see :func:`at_loss`)."""
+        """(B, C_p, H, W), (B, C_t, H, W) -> scalar, float32 (see :func:`at_loss`)."""
         return self.loss_weight * at_loss(pred, target, self.p)
 
     def extra_repr(self) -> str:

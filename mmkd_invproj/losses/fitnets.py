@@ -31,6 +31,18 @@ class FitNetsLoss(nn.Module):
 
     @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        """``loss_weight * mean((pred - target) ** 2)``, computed in float32.
+
+        Args:
+            pred (Tensor): The projected (or student) feature, e.g. (B, C, H, W).
+            target (Tensor): The feature ``pred`` is regressed onto, same shape.
+
+        Returns:
+            Tensor: Scalar, float32 (also for half inputs or under autocast).
+
+        Raises:
+            ValueError: when the shapes differ (both are named).
+        """
         if pred.shape != target.shape:
             raise ValueError(f'FitNetsLoss needs equal shapes, got pred {tuple(pred.shape)} '
                              f'and target {tuple(target.shape)}')

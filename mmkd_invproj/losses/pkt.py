@@ -13,7 +13,6 @@ from .precision import float32_loss
 PKT_REDUCTIONS = ('batchmean', 'mean')
 
 
-@float32_loss
 def pkt_rows(feat: Tensor, pool: bool = True) -> Tensor:
     """The (N, D) rows PKT compares: (B, C) per image with ``pool`` (global average),
     else (B * H * W, C) per pixel, from a (B, C, H, W) map; (N, D) rows as given.
@@ -67,6 +66,7 @@ def _check_pkt_inputs(pred: Tensor, target: Tensor, pool: bool) -> None:
                          f'{tuple(pred.shape)} and target {tuple(target.shape)}')
 
 
+@float32_loss
 def pkt_loss(pred: Tensor, target: Tensor, pool: bool = True, eps: float = 1e-7,
              reduction: str = 'batchmean') -> Tensor:
     """Unweighted PKT loss ``KL(t || s)``: ``reduce_i sum_j t_ij log((t_ij + eps) /
@@ -142,9 +142,9 @@ class PKTLoss(nn.Module):
         self.loss_weight, self.pool, self.eps = loss_weight, pool, eps
         self.reduction, self.target_is_reference = reduction, target_is_reference
 
-    @float32_loss
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
-        """(B, C_p, H, W) or (N, D_p), and ``target`` alike -> scalar."""
+        """(B, C_p, H, W) or (N, D_p), and ``target`` alike -> scalar (float32 for half
+        inputs or under autocast: :func:`pkt_loss` computes in float32)."""
         _check_pkt_inputs(pred, target, self.pool)
         if not self.target_is_reference:
             pred, target = target, pred

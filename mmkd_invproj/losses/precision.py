@@ -23,6 +23,18 @@ def float32_loss(forward: Callable) -> Callable:
     every half-precision tensor argument upcast to float32, once, and autocast
     switched off for the devices of its tensor arguments. Outside autocast and with
     float32 inputs it changes nothing.
+
+    It decorates the public loss functions (``pkt_loss``, ``at_loss``,
+    ``attention_map``, ``scale_invariant_log_loss``, ``spectral_residual``), so they
+    keep this promise when called directly, and the loss modules' ``forward`` that
+    compute something themselves (``FitNetsLoss``, ``SpectralLoss``); a ``forward``
+    that passes its inputs straight to a decorated function needs nothing more.
+
+    Args:
+        forward (Callable): A loss function or an ``nn.Module.forward``.
+
+    Returns:
+        Callable: The wrapper (``functools.wraps``; the original is ``__wrapped__``).
     """
 
     @functools.wraps(forward)

@@ -79,7 +79,6 @@ class ScaleInvariantLogLoss(nn.Module):
         self.variance_focus, self.scale = variance_focus, scale
         self.loss_weight, self.eps, self._loss_name = loss_weight, eps, loss_name
 
-    @float32_loss
     def forward(self, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
         """(B, 1, H, W) depth in metres, twice -> scalar; ``kwargs`` (MMSeg's
         ``weight`` / ``ignore_index``) are ignored."""

@@ -3,7 +3,7 @@
 (Chen et al., "Improved Feature Distillation via Projector Ensemble", NeurIPS 2022;
 the "Ensemble" rows of supplementary Tables 4-7)."""
 import copy
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -24,8 +24,10 @@ class EnsembleProjector(BaseProjector):
 
     The member type fixes the side: :class:`InvertedProjector` members give
     ``pred = mean_k P_k(teacher)``, :class:`TraditionalProjector` members
-    ``mean_k P_k(student)`` (Chen et al.'s setting); ``target`` is the same for every
-    member (only resized), the first member's is returned. The BaseProjector
+    ``mean_k P_k(student)`` (Chen et al.'s setting); ``target`` is the other map
+    (only resized). ``forward`` is :meth:`BaseProjector.forward` with :meth:`project`
+    the members' mean: every member has the ensemble's resize settings and resizing is
+    linear, so this equals averaging the members' own ``(pred, target)``. The BaseProjector
     arguments given to the ensemble go to every member; without channels they are
     inferred (``is_built``, ``channels_for``, ``build`` follow the members).
 
@@ -150,15 +152,6 @@ class EnsembleProjector(BaseProjector):
     def project(self, x: Tensor) -> Tensor:
         """Mean of the members' projections of a (B, C_in, H, W) map, (B, C_out, H, W)."""
         return torch.stack([m.project(x) for m in self.projectors]).mean(dim=0)
-
-    def forward(self, student: Tensor, teacher: Tensor) -> Tuple[Tensor, Tensor]:
-        """Run every member on the (B, C_s, H_s, W_s) student and (B, C_t, H_t, W_t)
-        teacher maps and return ``(mean_k pred_k, target)``, both (B, C, H, W)."""
-        preds = []
-        for m in self.projectors:
-            pred, target = m(student, teacher)
-            preds.append(pred)
-        return torch.stack(preds).mean(dim=0), target
 
     def extra_repr(self) -> str:
         return (f'num_projectors={self.num_projectors}, '

@@ -1,7 +1,6 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """The frozen teacher: one network of another task, built, loaded, frozen and run
 once per step up to the last feature anyone reads."""
-import difflib
 import inspect
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -13,6 +12,7 @@ from torch import Tensor
 from ..hooks.feature_recorder import FeatureRecorder, select_output
 from ..registry import MODELS
 from ..utils.feature_maps import infer_patch_size, to_feature_map
+from ..utils.keys import unknown_keys_message
 from ..utils.scoped_build import build_in_scope, mmseg_default_scope
 from .external import build_teacher_from_cfg_path
 from .loading import load_teacher_checkpoint
@@ -32,13 +32,23 @@ def parse_teacher_dtype(dtype: Optional[Union[str, torch.dtype]]) -> Optional[to
         return None
     name = str(dtype).replace('torch.', '')
     if name not in TEACHER_DTYPES:
-        raise ValueError(f'the teacher dtype (`teacher_dtype`, or `dtype` of a FrozenTeacher) must be '
-                         f'one of {TEACHER_DTYPES} or None, got {dtype!r}')
+        raise ValueError(f'the teacher dtype (`teacher_dtype`, or `dtype` of a FrozenTeacher) '
+                         f'must be one of {TEACHER_DTYPES} or None, got {dtype!r}')
     return getattr(torch, name)
 
 
 def feature_key(module: str, index: Optional[Union[int, str]] = None) -> str:
-    """The key of a teacher feature: ``'layer4'``, or ``'neck[1]'`` with an index."""
+    """The key of a teacher feature in :meth:`FrozenTeacher.forward`'s output.
+
+    Args:
+        module (str): The teacher module's name, as in ``named_modules()``.
+        index (int | str, optional): Item of the module's output (tuple/list position
+            or dict key).
+
+    Returns:
+        str: ``module`` (``'layer4'``) without an index, ``'module[index]'``
+        (``'neck[1]'``) with one.
+    """
     return module if index is None else f'{module}[{index}]'
 
 
@@ -160,8 +170,14 @@ class FrozenTeacher(nn.Module):
     def watch(self, module: str, index: Optional[Union[int, str]] = None) -> str:
         """Ask for the output of ``module`` (item ``index`` of it) in :meth:`forward`.
 
+        Args:
+            module (str): A module of the network, as in ``network.named_modules()``.
+            index (int | str, optional): Item of its output (tuple/list position or
+                dict key); None: the whole output.
+
         Returns:
-            str: the key of that feature in :meth:`forward`'s dict.
+            str: the key of that feature in :meth:`forward`'s dict
+            (:func:`feature_key`).
 
         Raises:
             UnknownModuleError: (a ``KeyError``) for an unknown module name; the
@@ -173,9 +189,16 @@ class FrozenTeacher(nn.Module):
         return key
 
     def set_input_norm(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        """Declare the normalisation of the batches the holder passes (0-255 scale,
-        per RGB channel): with ``norm`` set, ``x_t = (x * std + mean - norm.mean) /
-        norm.std`` is what the network sees."""
+        """Declare the normalisation of the batches the holder passes: with ``norm``
+        set, ``x_t = (x * std + mean - norm.mean) / norm.std`` is what the network
+        sees; without ``norm`` this is a no-op.
+
+        Args:
+            mean (Sequence[float]): The holder's per-channel mean (3 values, RGB,
+                0-255 scale), e.g. its data preprocessor's ``mean``.
+            std (Sequence[float]): The holder's per-channel std (3 values, 0-255
+                scale).
+        """
         if self.norm is None:
             return
         mean = torch.as_tensor(mean, dtype=torch.float32).reshape(-1, 1, 1)
@@ -234,7 +257,6 @@ class FrozenTeacher(nn.Module):
     def remove_hooks(self) -> None:
         """Remove the hooks on the network (nothing is watched afterwards)."""
         self._recorder.remove()
-        self._recorder.names.clear()
         self._watched.clear()
 
     def train(self, mode: bool = True) -> 'FrozenTeacher':
@@ -255,6 +277,15 @@ def build_teachers(teacher: Optional[Union[dict, nn.Module]] = None,
     ``teachers=dict(name=dict(model=..., checkpoint=..., ...))`` with
     :class:`FrozenTeacher`'s arguments, or neither.
 
+    Args:
+        teacher (dict | nn.Module, optional): The one teacher: its network (a
+            :class:`FrozenTeacher` ``model``), or a built :class:`FrozenTeacher`.
+        teachers (Mapping[str, dict], optional): ``{name: FrozenTeacher arguments}``
+            (a ``type='FrozenTeacher'`` entry is accepted) or ``{name: FrozenTeacher}``.
+        **single: The single-teacher keywords (``teacher_ckpt=...``,
+            ``teacher_dtype=...``; :data:`SINGLE_TEACHER_KEYS`) of the one
+            ``teacher``; None values are left out.
+
     Returns:
         nn.ModuleDict: name -> :class:`FrozenTeacher`.
 
@@ -265,11 +296,9 @@ def build_teachers(teacher: Optional[Union[dict, nn.Module]] = None,
         TypeError: for an unknown keyword, or an unknown FrozenTeacher argument in
             ``teachers`` (the closest valid names listed).
     """
-    unknown = sorted(set(single) - set(SINGLE_TEACHER_KEYS))
-    if unknown:
-        hints = {k: difflib.get_close_matches(k, SINGLE_TEACHER_KEYS, n=1) for k in unknown}
-        raise TypeError(f'unknown teacher arguments {unknown} (did you mean {hints}?); valid: '
-                        f'{list(SINGLE_TEACHER_KEYS)}')
+    message = unknown_keys_message(single, SINGLE_TEACHER_KEYS, 'unknown teacher arguments')
+    if message:
+        raise TypeError(message)
     given = {SINGLE_TEACHER_KEYS[k]: v for k, v in single.items() if v is not None}
     if teacher is not None and teachers:
         raise ValueError('give either `teacher` (one teacher) or `teachers` (several, by name), '
@@ -288,12 +317,11 @@ def build_teachers(teacher: Optional[Union[dict, nn.Module]] = None,
         else:
             cfg = dict(cfg)
             cfg.pop('type', None)  # dict(type='FrozenTeacher', ...) is accepted too
-            valid = [p for p in inspect.signature(FrozenTeacher).parameters]
-            bad = sorted(set(cfg) - set(valid))
-            if bad:
-                hints = {k: difflib.get_close_matches(k, valid, n=1) for k in bad}
-                raise TypeError(f'teachers["{name}"] has unknown arguments {bad} (did you mean '
-                                f'{hints}?); FrozenTeacher takes {valid}')
+            message = unknown_keys_message(cfg, inspect.signature(FrozenTeacher).parameters,
+                                           f'teachers["{name}"] has unknown arguments',
+                                           'FrozenTeacher takes')
+            if message:
+                raise TypeError(message)
             out[name] = FrozenTeacher(**cfg)
     return out
 

@@ -2,19 +2,18 @@
 """What Pix2Pix and CycleGAN share: the networks by name, the optimizer groups,
 prediction for metrics, and the distillation parts (the core's frozen teachers and
 pairs)."""
-import contextlib
-from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple,
-                    Union)
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
-import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 from torch import Tensor
 
 from ..distillers.pairs import DistillPairs, PairOutput
-from ..hooks.feature_recorder import unwrap_model
+from ..distillers.teacher_holder import TeacherHolderMixin, training_mode
+from ..utils.model_wrappers import unwrap_model
 from ..registry import MODELS
 from ..teachers.frozen import SINGLE_TEACHER_KEYS, build_teachers
 from .data_preprocessor import TEACHER_INPUT_NORM
@@ -34,17 +33,11 @@ class NetworkDict(nn.ModuleDict):
         return self[name](*args, **kwargs)
 
 
-def set_requires_grad(module: nn.Module, flag: bool) -> None:
-    """Set ``requires_grad`` of every parameter (the official ``set_requires_grad``)."""
-    for p in module.parameters():
-        p.requires_grad_(flag)
-
-
 def _build(cfg: Union[dict, nn.Module]) -> nn.Module:
     return cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)
 
 
-class BaseTranslationModel(BaseModel):
+class BaseTranslationModel(TeacherHolderMixin, BaseModel):
     """Base of the image-to-image translation students (Pix2Pix, CycleGAN).
 
     Holds ``generators`` and ``discriminators`` (:class:`NetworkDict`, keyed by the
@@ -65,7 +58,9 @@ class BaseTranslationModel(BaseModel):
     (``set_input_norm`` with :data:`~.data_preprocessor.TEACHER_INPUT_NORM`), and one
     with a ``norm`` of its own (``teacher_norm``) gets its input renormalised to it.
     The student feature of a pair is recorded in exactly one generator call, the one
-    the subclass runs through :meth:`distilled_call`.
+    the subclass runs through :meth:`distilled_call`. ``teacher_features`` and the
+    projector dry run (:meth:`calibrate`) are those of
+    :class:`~mmkd_invproj.distillers.TeacherHolderMixin`, as in ``CrossTaskDistiller``.
 
     ``val_step`` / ``test_step`` translate domain A with the default generator and
     return one ``BaseDataElement`` per image with ``input_img``, ``pred_img`` and (when
@@ -105,10 +100,10 @@ class BaseTranslationModel(BaseModel):
         TypeError: an unknown ``teacher_*`` keyword (the valid ones listed).
     """
 
-    #: the keywords a subclass passes on through ``**kwargs`` (read by the tools'
-    #: config check, so a misspelt key fails before the Runner starts)
-    accepted_keywords = ('data_preprocessor', 'teacher', 'distill_pairs', 'teachers',
-                         'infer_input_size', 'init_cfg') + tuple(SINGLE_TEACHER_KEYS)
+    #: the keywords read from ``**teacher_options`` (the tools' config check adds the
+    #: named ``__init__`` parameters of every class in the MRO, so a misspelt key fails
+    #: before the Runner starts)
+    accepted_keywords = tuple(SINGLE_TEACHER_KEYS)
 
     def __init__(self,
                  generators: Mapping[str, dict],
@@ -143,12 +138,19 @@ class BaseTranslationModel(BaseModel):
         self._stepped: Set[str] = set()  # optimizer groups whose gradients are stale
 
     # ------------------------------------------------------------------ training helpers
-    def optim_groups(self) -> Dict[str, List[nn.Module]]:
-        """The modules each optimizer trains: ``'generators'`` (the generators and the
-        distillation projectors), ``'discriminators'``."""
-        groups = {'generators': [self.generators, self.pairs]}
+    def optim_groups(self) -> Dict[str, Dict[str, nn.Module]]:
+        """The modules each optimizer trains, by the attribute that holds them:
+        ``'generators'``: ``{'generators': ..., 'pairs': ...}`` (the generators and the
+        distillation projectors), ``'discriminators'``: ``{'discriminators': ...}``.
+
+        Returns:
+            dict: ``{group: {attribute name: module}}``; a parameter's name in its
+            group (``generators.G.model...``, ``pairs.projectors.<pair>...``) is its
+            name in the model, which ``paramwise_cfg.custom_keys`` match.
+        """
+        groups = {'generators': dict(generators=self.generators, pairs=self.pairs)}
         if self.discriminators is not None:
-            groups['discriminators'] = [self.discriminators]
+            groups['discriminators'] = dict(discriminators=self.discriminators)
         return groups
 
     def init_weights(self) -> None:
@@ -160,31 +162,22 @@ class BaseTranslationModel(BaseModel):
         """Whether the model has distillation pairs."""
         return bool(unwrap_model(self.pairs).specs)
 
-    def teacher_features(self, inputs: Tensor) -> Dict[str, Dict[str, Tensor]]:
-        """Run every teacher some pair reads, once, on the real input.
-
-        Args:
-            inputs (Tensor): The real input x as RGB in [-1, 1], (B, 3, H, W).
-
-        Returns:
-            dict: ``{teacher name: {feature key: (B, C, h, w) float32 map}}``.
-        """
-        pairs = unwrap_model(self.pairs)
-        return {name: self.teachers[name](inputs) for name in pairs.teacher_names}
-
-    def distilled_call(self, fn: Callable[..., Any], *args, teacher_input: Tensor
+    def distilled_call(self, fn: Callable[..., Any], *args, real_a: Tensor
                        ) -> Tuple[Any, Dict[str, PairOutput]]:
         """``fn(*args)`` as the distilled student call, and every pair's outputs.
 
         The pairs record the student features of this call only
         (``DistillPairs.run_student``), e.g. CycleGAN's ``G_B(fake_B)`` and not G_B's
-        calls on real images or for the identity loss; the teachers run on
-        ``teacher_input``. Without pairs this is ``fn(*args)`` and no outputs.
+        calls on real images or for the identity loss; the teachers run on the real
+        input as RGB in [-1, 1] (``data_preprocessor.teacher_input(real_a)``, a Lab to
+        RGB conversion in ``'lab'`` mode). Without pairs this is ``fn(*args)`` and no
+        outputs, and the teacher input is not computed.
 
         Args:
             fn (Callable): The student call (the generators, possibly DDP-wrapped).
             *args: Its arguments (``'G_B', fake_b``).
-            teacher_input (Tensor): The real input x, RGB in [-1, 1], (B, 3, H, W).
+            real_a (Tensor): The real input x as the network sees it (domain A of the
+                preprocessed batch), (B, C_A, H, W).
 
         Returns:
             tuple: (``fn``'s output, ``{pair name: PairOutput(pred, target, loss)}``;
@@ -192,25 +185,26 @@ class BaseTranslationModel(BaseModel):
         """
         if not self.distilling:
             return fn(*args), {}
+        teacher_input = self.data_preprocessor.teacher_input(real_a)
         features = self.teacher_features(teacher_input)
         out = unwrap_model(self.pairs).run_student(fn, *args)
         # through the DDP wrapper when there is one: it synchronises the projectors
         return out, self.pairs(features, tuple(teacher_input.shape[-2:]))
 
-    @torch.no_grad()
     def calibrate(self, generator: str) -> None:
         """Dry run of the distilled call ``generator`` on a zero image of
-        ``infer_input_size`` (eval mode, no gradient, nothing kept) when a projector
-        still lacks its channels."""
-        pairs = unwrap_model(self.pairs)
-        if not pairs.needs_calibration:
-            return
+        ``infer_input_size`` with the generator's ``in_channels`` (the generators in
+        eval mode, no gradient, nothing kept; the teachers on a zero RGB image) when
+        a projector still lacks its channels
+        (:meth:`~mmkd_invproj.distillers.TeacherHolderMixin.calibrate_pairs`).
+
+        Args:
+            generator (str): The generator whose call is distilled (``'G'``,
+                ``'G_A'``, ``'G_B'``).
+        """
         net = unwrap_model(self.generators)[generator]
-        x = torch.zeros(1, getattr(net, 'in_channels', 3), *self.infer_input_size)
-        teacher_input = torch.zeros(1, 3, *self.infer_input_size)
-        with self._mode(self.generators, train=False):
-            pairs.calibrate(lambda: self.generators(generator, x),
-                            self.teacher_features(teacher_input), self.infer_input_size)
+        self.calibrate_pairs(self.generators, lambda x: self.generators(generator, x),
+                             getattr(net, 'in_channels', 3))
 
     def update(self, group: str, optim_wrapper: OptimWrapper, loss: Tensor) -> None:
         """``optim_wrapper.update_params(loss)`` in the official order: the gradients of
@@ -249,20 +243,16 @@ class BaseTranslationModel(BaseModel):
         return loss, {k: v.detach() for k, v in log_vars.items()}
 
     def l1(self, pred: Tensor, target: Tensor) -> Tensor:
-        """Mean absolute error in float32 (also under autocast)."""
-        return (pred.float() - target.float()).abs().mean()
+        """Mean absolute error ``F.l1_loss`` in float32 (also under autocast, whatever
+        the dtypes of ``pred`` and ``target``): a scalar float32 tensor.
+
+        Args:
+            pred (Tensor): (B, C, H, W), any floating dtype.
+            target (Tensor): The same shape, any floating dtype.
+        """
+        return F.l1_loss(pred.float(), target.float())
 
     # ------------------------------------------------------------------ inference
-    @staticmethod
-    @contextlib.contextmanager
-    def _mode(module: nn.Module, train: bool) -> Iterator[None]:
-        previous = module.training
-        module.train(train)
-        try:
-            yield
-        finally:
-            module.train(previous)
-
     def translate(self, real_a: Tensor) -> Tensor:
         """Domain A (network tensor) -> domain B with the default generator."""
         return self.generators(self.default_generator, real_a)
@@ -294,7 +284,7 @@ class BaseTranslationModel(BaseModel):
         """Translate ``inputs['A']``; attach ``input_img``, ``pred_img`` and ``gt_img``
         (from ``inputs['B']`` when present), uint8 RGB (3, H, W) on the CPU."""
         real_a = inputs['A']
-        with self._mode(self.generators, train=self.test_train_mode):
+        with training_mode(self.generators, self.test_train_mode):
             fake_b = self.translate(real_a)
         pre = self.data_preprocessor
         images = dict(input_img=pre.to_uint8(real_a, 'A'),

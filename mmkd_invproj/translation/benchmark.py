@@ -21,12 +21,13 @@ import copy
 import os
 from typing import Callable, Dict, Sequence
 
-import numpy as np
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 from mmengine.registry import DefaultScope
 
-from ..registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from ..analysis.timing import machine_description, quantiles
+from ..registry import MODELS
 from .reference import official_cyclegan_step, official_pix2pix_step
 
 #: the phases, in the order of the report
@@ -66,13 +67,18 @@ def build_models(cfg: Config, size: int) -> Dict[str, torch.nn.Module]:
     return models
 
 
-def build_optim(cfg: Config, model: torch.nn.Module):
-    """The ``OptimWrapperDict`` of ``cfg.optim_wrapper`` for ``model``."""
-    optim_cfg = cfg.optim_wrapper.to_dict()
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
-            dict(type=optim_cfg.pop('constructor'), optim_wrapper_cfg=optim_cfg))
-        return constructor(model)
+def build_optim(cfg: Config, model: torch.nn.Module) -> OptimWrapperDict:
+    """The ``OptimWrapperDict`` of ``cfg.optim_wrapper`` for ``model``, as a Runner
+    builds it: MMEngine's ``build_optim_wrapper`` (``constructor`` and
+    ``paramwise_cfg`` taken from the config) in the config's default scope (default
+    ``'mmseg'``, where ``TranslationOptimWrapperConstructor`` is registered).
+
+    Raises:
+        ValueError: from ``TranslationOptimWrapperConstructor`` for groups that differ
+            from the model's.
+    """
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmseg')):
+        return build_optim_wrapper(model, cfg.optim_wrapper)
 
 
 def plain_step(cfg: Config, model: torch.nn.Module, inputs: Dict[str, torch.Tensor]
@@ -136,18 +142,28 @@ def report(name: str, times: Dict[str, Sequence[float]]) -> str:
     """A phase table (median and quartiles in ms) and the ratio line of one config:
     ``<name>: step = X.XXX, overhead = Y.YYY``."""
     lines = [f'{name}', f'  {"phase":8s} {"median ms":>10s} {"p25":>8s} {"p75":>8s}']
+    q = {k: quantiles(v) for k, v in times.items()}  # seconds
     for k in PHASES:
-        p25, med, p75 = np.percentile(np.asarray(times[k]) * 1e3, [25, 50, 75])
-        lines.append(f'  {k:8s} {med:10.0f} {p25:8.0f} {p75:8.0f}')
-    r = ratios({k: float(np.median(v)) for k, v in times.items()})
+        lines.append(f'  {k:8s} {q[k]["median"] * 1e3:10.0f} {q[k]["p25"] * 1e3:8.0f} '
+                     f'{q[k]["p75"] * 1e3:8.0f}')
+    r = ratios({k: float(v['median']) for k, v in q.items()})
     lines.append(f'{name}: step = {r["step"]:.3f}, overhead = {r["overhead"]:.3f}')
     return '\n'.join(lines)
 
 
 def load_description() -> str:
-    """``'load average 1 / 5 / 15 min: a, b, c on N cores'`` (Linux)."""
+    """``'load average 1 / 5 / 15 min: a, b, c'`` (``os.getloadavg``; ``'unknown'``
+    where the system has none)."""
     try:
         load = ', '.join(f'{x:.2f}' for x in os.getloadavg())
     except OSError:
         load = 'unknown'
-    return f'load average 1 / 5 / 15 min: {load} on {os.cpu_count()} cores'
+    return f'load average 1 / 5 / 15 min: {load}'
+
+
+def machine_header() -> str:
+    """The machine the CPU timing ran on and its load: ``'<CPU name>, N cores, T torch
+    threads, torch X; load average 1 / 5 / 15 min: a, b, c'``
+    (:func:`~mmkd_invproj.analysis.timing.machine_description` and
+    :func:`load_description`)."""
+    return f'{machine_description(torch.device("cpu"))}; {load_description()}'

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from ..distillers.pairs import DistillPairs
 from ..registry import MODELS
-from .base import BaseTranslationModel, set_requires_grad
+from .base import BaseTranslationModel
 from .image_pool import ImagePool
 
 #: distill_position -> (the generator whose call is distilled, Z_s, supplementary 6.12)
@@ -54,9 +54,15 @@ class CycleGAN(BaseTranslationModel):
             weights. Defaults to 0.5.
         pool_size (int): Capacity of each image pool. Defaults to 50.
         distill_position (str): ``'cycle'`` or ``'forward'`` (see above).
+        test_train_mode (bool): Predict with the generators in training mode, as the
+            official ``test.py`` without ``--eval`` (a :class:`BaseTranslationModel`
+            argument, passed through ``**kwargs``). With the official instance norms
+            (no running statistics) and no dropout it changes nothing; with
+            ``use_dropout=True`` dropout stays on, with ``norm='batch'`` batch
+            statistics are used. Defaults to False.
         **kwargs: :class:`BaseTranslationModel` arguments (``data_preprocessor``,
             ``teacher`` and the ``teacher_*`` keywords, ``teachers``,
-            ``distill_pairs``, ``infer_input_size``).
+            ``distill_pairs``, ``infer_input_size``, ``test_train_mode``).
 
     Raises:
         ValueError: for an unknown ``distill_position``, or a pair whose student
@@ -93,18 +99,17 @@ class CycleGAN(BaseTranslationModel):
         real_a, real_b = data['inputs']['A'], data['inputs']['B']
         g_optim, d_optim = optim_wrapper['generators'], optim_wrapper['discriminators']
         G = self.generators  # noqa: N806
-        teacher_input = self.data_preprocessor.teacher_input(real_a)
 
-        set_requires_grad(self.discriminators, False)
+        self.discriminators.requires_grad_(False)
         with g_optim.optim_context(G):
             if self.distill_position == 'forward':  # Z_s = G_A_E(x)
                 fake_b, pair_outputs = self.distilled_call(G, 'G_A', real_a,
-                                                           teacher_input=teacher_input)
+                                                           real_a=real_a)
                 rec_a = G('G_B', fake_b)
             else:  # Z_s = G_B_E(G_A(x)), recorded in the cycle pass itself
                 fake_b = G('G_A', real_a)
                 rec_a, pair_outputs = self.distilled_call(G, 'G_B', fake_b,
-                                                          teacher_input=teacher_input)
+                                                          real_a=real_a)
             fake_a = G('G_B', real_b)
             rec_b = G('G_A', fake_a)
             g_losses = {}
@@ -121,7 +126,7 @@ class CycleGAN(BaseTranslationModel):
         loss_g, log_vars = self.parse_named_losses(g_losses, 'loss_G')
         self.update('generators', g_optim, loss_g)
 
-        set_requires_grad(self.discriminators, True)
+        self.discriminators.requires_grad_(True)
         with d_optim.optim_context(self.discriminators):
             d_losses = dict(
                 loss_D_A=self._discriminator_loss('D_A', real_b, self.fake_B_pool.query(fake_b)),

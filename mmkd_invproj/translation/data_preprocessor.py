@@ -4,6 +4,7 @@ from typing import Dict, Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseDataPreprocessor
+from mmengine.runner.amp import autocast
 from torch import Tensor
 
 from ..registry import MODELS
@@ -94,7 +95,18 @@ class TranslationDataPreprocessor(BaseDataPreprocessor):
 
     def teacher_input(self, real_a: Tensor) -> Tensor:
         """The real input x as an RGB image in [-1, 1], (B, 3, H, W): what the frozen
-        teachers are given (normalised as :data:`TEACHER_INPUT_NORM`)."""
+        teachers are given (normalised as :data:`TEACHER_INPUT_NORM`).
+
+        Args:
+            real_a (Tensor): Domain A as the network sees it, (B, 3, H, W) in
+                ``'rgb'`` mode (returned as it is), (B, 1, H, W) L in ``'lab'`` mode.
+
+        Returns:
+            Tensor: (B, 3, H, W); in ``'lab'`` mode a float32 conversion to RGB, with
+            autocast off (MMEngine's ``autocast(enabled=False)``), so it is the same
+            inside a training step's autocast as outside it.
+        """
         if self.colour_space == 'rgb':
             return real_a
-        return self.to_rgb(real_a, 'A') * 2 - 1
+        with autocast(device_type=real_a.device.type, enabled=False):
+            return self.to_rgb(real_a, 'A') * 2 - 1

@@ -1,6 +1,5 @@
 # Copyright (c) mmkd-invproj authors. All rights reserved.
 """Image-translation datasets in the official pix2pix layout (MMEngine dataset API)."""
-import os
 import os.path as osp
 import random
 from typing import List
@@ -8,22 +7,13 @@ from typing import List
 from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS
+from ..utils.images import list_images
 
-#: image extensions of the official ``data/image_folder.py``
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.tif', '.tiff', '.webp')
 #: where the official pix2pix archives are published (supplementary 6.6)
 PIX2PIX_URL = 'https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/'
 #: archives published there
 PIX2PIX_ARCHIVES = ('facades', 'maps', 'cityscapes', 'edges2shoes', 'edges2handbags',
                     'night2day')
-
-
-def list_images(folder: str) -> List[str]:
-    """Sorted paths of the images under ``folder`` (recursively)."""
-    found = []
-    for root, _, names in os.walk(folder, followlinks=True):
-        found += [osp.join(root, n) for n in names if n.lower().endswith(IMG_EXTENSIONS)]
-    return sorted(found)
 
 
 def missing_dataset_message(folder: str, data_root: str) -> str:
@@ -41,8 +31,9 @@ def missing_dataset_message(folder: str, data_root: str) -> str:
 class TranslationDataset(BaseDataset):
     """The images of ``data_root/split`` for image-to-image translation.
 
-    Every image file of the split folder (recursively, sorted) is one sample
-    ``dict(img_path=...)``; the pipeline's :class:`LoadTranslationImages` makes the
+    Every image file of the split folder (recursively, sorted; the extensions of
+    :data:`~mmkd_invproj.utils.images.IMG_EXTENSIONS`, hidden files left out) is one
+    sample ``dict(img_path=...)``; the pipeline's :class:`LoadTranslationImages` makes the
     two domains from it (the A|B halves of an official pix2pix image, or a grey /
     colour pair for colorization). With ``paired=False`` (CycleGAN training, the
     official ``unaligned`` mode) each sample also gets ``img_path_B``, a uniformly

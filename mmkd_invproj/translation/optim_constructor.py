@@ -6,7 +6,7 @@ from typing import Dict, Optional
 import torch.nn as nn
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
-from ..hooks.feature_recorder import unwrap_model
+from ..utils.model_wrappers import unwrap_model
 from ..registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
@@ -27,7 +27,13 @@ class TranslationOptimWrapperConstructor:
     ``optim_wrapper.type``) turns every group into an AMP wrapper. Each group is built
     by MMEngine's ``DefaultOptimWrapperConstructor`` (``paramwise_cfg`` applies to each)
     over the modules the model assigns to it; the generators group holds the
-    distillation projectors too.
+    distillation projectors too. The parameters keep their names in the model, so a
+    ``paramwise_cfg`` ``custom_keys`` entry is written against them
+    (``'generators.G_B'``, ``'pairs.projectors'``); ``paramwise_cfg`` is the
+    ``optim_wrapper`` key MMEngine's ``build_optim_wrapper`` passes on::
+
+        optim_wrapper = dict(..., paramwise_cfg=dict(
+            custom_keys={'pairs.projectors': dict(lr_mult=0.1)}))
 
     Args:
         optim_wrapper_cfg (dict): As above.
@@ -55,7 +61,9 @@ class TranslationOptimWrapperConstructor:
         owner: Dict[int, str] = {}
         wrappers = {}
         for name, modules in groups.items():
-            container = nn.ModuleList(modules)  # a view: the model is not changed
+            # a view keyed by the model's attribute names (the model is not changed): a
+            # parameter is named as in the model, without the prefix of a DDP wrapper
+            container = nn.ModuleDict({k: unwrap_model(m) for k, m in modules.items()})
             for p in container.parameters():
                 if id(p) in owner and owner[id(p)] != name:
                     raise ValueError(f'a parameter is in both groups {owner[id(p)]!r} and '

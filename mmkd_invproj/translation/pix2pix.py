@@ -8,7 +8,7 @@ from torch import Tensor
 
 from ..distillers.pairs import DistillPairs
 from ..registry import MODELS
-from .base import BaseTranslationModel, set_requires_grad
+from .base import BaseTranslationModel
 
 
 @MODELS.register_module()
@@ -62,13 +62,12 @@ class Pix2Pix(BaseTranslationModel):
         data = self.data_preprocessor(data, True)
         real_a, real_b = data['inputs']['A'], data['inputs']['B']
         g_optim, d_optim = optim_wrapper['generators'], optim_wrapper['discriminators']
-        teacher_input = self.data_preprocessor.teacher_input(real_a)
 
         with g_optim.optim_context(self.generators):
             fake_b, pair_outputs = self.distilled_call(self.generators, 'G', real_a,
-                                                       teacher_input=teacher_input)
+                                                       real_a=real_a)
 
-        set_requires_grad(self.discriminators, True)
+        self.discriminators.requires_grad_(True)
         with d_optim.optim_context(self.discriminators):
             pred_fake = self.discriminators('D', torch.cat([real_a, fake_b.detach()], 1))
             pred_real = self.discriminators('D', torch.cat([real_a, real_b], 1))
@@ -77,7 +76,7 @@ class Pix2Pix(BaseTranslationModel):
         loss_d, log_vars = self.parse_named_losses(d_losses, 'loss_D')
         self.update('discriminators', d_optim, loss_d)
 
-        set_requires_grad(self.discriminators, False)
+        self.discriminators.requires_grad_(False)
         with g_optim.optim_context(self.generators):
             pred_fake = self.discriminator('D')(torch.cat([real_a, fake_b], 1))
             g_losses = dict(loss_G_GAN=self.gan_loss(pred_fake, True),
@@ -85,6 +84,6 @@ class Pix2Pix(BaseTranslationModel):
                             **DistillPairs.losses(pair_outputs))
         loss_g, g_log = self.parse_named_losses(g_losses, 'loss_G')
         self.update('generators', g_optim, loss_g)
-        set_requires_grad(self.discriminators, True)
+        self.discriminators.requires_grad_(True)
         log_vars.update(g_log)
         return log_vars

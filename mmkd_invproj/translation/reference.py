@@ -19,12 +19,6 @@ from torch import Tensor
 from .image_pool import ImagePool
 
 
-def _requires_grad(nets, flag: bool) -> None:
-    for net in nets:
-        for p in net.parameters():
-            p.requires_grad_(flag)
-
-
 def official_pix2pix_step(G: nn.Module, D: nn.Module,  # noqa: N803 (official names)
                           opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
                           real_a: Tensor, real_b: Tensor,
@@ -44,7 +38,7 @@ def official_pix2pix_step(G: nn.Module, D: nn.Module,  # noqa: N803 (official na
         ``loss_G_L1`` (detached scalars).
     """
     fake_b = G(real_a)
-    _requires_grad([D], True)
+    D.requires_grad_(True)
     opt_d.zero_grad()
     pred_fake = D(torch.cat((real_a, fake_b), 1).detach())
     loss_d_fake = F.binary_cross_entropy_with_logits(pred_fake, torch.zeros_like(pred_fake))
@@ -52,7 +46,7 @@ def official_pix2pix_step(G: nn.Module, D: nn.Module,  # noqa: N803 (official na
     loss_d_real = F.binary_cross_entropy_with_logits(pred_real, torch.ones_like(pred_real))
     ((loss_d_fake + loss_d_real) * 0.5).backward()
     opt_d.step()
-    _requires_grad([D], False)
+    D.requires_grad_(False)
     opt_g.zero_grad()
     pred_fake = D(torch.cat((real_a, fake_b), 1))
     loss_g_gan = F.binary_cross_entropy_with_logits(pred_fake, torch.ones_like(pred_fake))
@@ -93,7 +87,8 @@ def official_cyclegan_step(G_A: nn.Module, G_B: nn.Module,  # noqa: N803 (offici
     rec_a = G_B(fake_b)
     fake_a = G_B(real_b)
     rec_b = G_A(fake_a)
-    _requires_grad([D_A, D_B], False)
+    D_A.requires_grad_(False)
+    D_B.requires_grad_(False)
     opt_g.zero_grad()
     loss_idt_a = F.l1_loss(G_A(real_b), real_b) * lambda_b * lambda_identity
     loss_idt_b = F.l1_loss(G_B(real_a), real_a) * lambda_a * lambda_identity
@@ -104,7 +99,8 @@ def official_cyclegan_step(G_A: nn.Module, G_B: nn.Module,  # noqa: N803 (offici
     loss_cycle_b = F.l1_loss(rec_b, real_b) * lambda_b
     (loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b + loss_idt_a + loss_idt_b).backward()
     opt_g.step()
-    _requires_grad([D_A, D_B], True)
+    D_A.requires_grad_(True)
+    D_B.requires_grad_(True)
     opt_d.zero_grad()
     losses_d = []
     for D, real, fake, pool in ((D_A, real_b, fake_b, fake_b_pool),  # noqa: N806

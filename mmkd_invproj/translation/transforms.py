@@ -118,6 +118,8 @@ class TranslationResizeCrop(BaseTransform):
                 self.flip and random.random() > 0.5)
 
     def transform(self, results: dict) -> dict:
+        # drawn also when shared=False (then unused): dropping it would shift Python's
+        # random sequence, and so every crop of the unpaired runs and the demo figures
         params = self._params()
         (lh, lw), (ch, cw) = self.load_size, self.crop_size
         for key in self.keys:

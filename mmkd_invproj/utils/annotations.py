@@ -8,12 +8,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .model_wrappers import unwrap_student
+
 __all__ = ['required_annotation', 'missing_annotation_message', 'check_train_annotations']
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    model = getattr(model, 'module', model)  # (MM)DistributedDataParallel
-    return getattr(model, 'student', model)  # CrossTaskDistiller
 
 
 def required_annotation(model: nn.Module) -> Optional[Tuple[str, str]]:
@@ -30,7 +27,7 @@ def required_annotation(model: nn.Module) -> Optional[Tuple[str, str]]:
         ``EncoderDecoder``.
     """
     from mmseg.models.segmentors import DepthEstimator, EncoderDecoder
-    student = _unwrap(model)
+    student = unwrap_student(model)
     if isinstance(student, DepthEstimator):
         return 'gt_depth_map', 'LoadDepthAnnotation'
     if isinstance(student, EncoderDecoder):
@@ -40,7 +37,21 @@ def required_annotation(model: nn.Module) -> Optional[Tuple[str, str]]:
 
 def missing_annotation_message(field: str, transform: str, reader: str,
                                pipeline: Optional[str] = None) -> str:
-    """The error text for a batch without ``field``; one wording for every check."""
+    """The error text for a batch without ``field``; one wording for every check.
+
+    Args:
+        field (str): The missing data-sample field, e.g. ``'gt_depth_map'``.
+        transform (str): The transform that loads it, e.g. ``'LoadDepthAnnotation'``.
+        reader (str): Who needs it, e.g. ``"DepthEstimator's loss"``.
+        pipeline (str, optional): The training pipeline's transforms, e.g.
+            ``'LoadImageFromFile -> PackSegInputs'``, quoted at the end.
+
+    Returns:
+        str: ``"<reader> needs `<field>` in every training sample, but the training
+        pipeline does not load it: add dict(type='<transform>', ...) after
+        LoadImageFromFile to train_dataloader.dataset.pipeline (it is now:
+        <pipeline>)."`` (the parenthesis only with ``pipeline``).
+    """
     text = (f'{reader} needs `{field}` in every training sample, but the training pipeline '
             f"does not load it: add dict(type='{transform}', ...) after LoadImageFromFile to "
             'train_dataloader.dataset.pipeline')
@@ -89,7 +100,7 @@ def check_train_annotations(model: nn.Module, dataset) -> None:
     if need is None or len(dataset) == 0:
         return
     field, transform = need
-    reader = f"{type(_unwrap(model)).__name__}'s loss"
+    reader = f"{type(unwrap_student(model)).__name__}'s loss"
     with _rng_untouched():
         sample = dataset[0]
     data_samples = sample.get('data_samples') if isinstance(sample, dict) else None

@@ -28,10 +28,12 @@ Every other global in a checkpoint is still rejected, so a malicious file stays
 unloadable.
 """
 import contextlib
-from typing import Dict, Iterator, List, Set
+import os.path as osp
+from typing import Dict, Iterator, List, Optional, Set
 
 import numpy as np
 import torch
+
 
 def _numpy_globals() -> List[object]:
     """NumPy callables/classes that a pickled ndarray or numpy scalar refers to."""
@@ -113,3 +115,74 @@ def mmengine_checkpoint_globals() -> Iterator[None]:
         return
     with scope(mmengine_safe_globals()):
         yield
+
+
+def read_checkpoint(filename: str, what: str = 'checkpoint', fix: Optional[str] = None,
+                    map_location: str = 'cpu') -> dict:
+    """A checkpoint file, read the one way the package reads them.
+
+    The file is read by MMEngine's :class:`~mmengine.runner.CheckpointLoader` (local
+    paths, ``http(s)://``, ``torchvision://``, ``open-mmlab://`` ...) inside
+    :func:`mmengine_checkpoint_globals`, so weights-only loading stays on.
+
+    Args:
+        filename (str): Path or URL of the file.
+        what (str): What the file is, for the error (``'teacher checkpoint'``).
+        fix (str, optional): The config entry that gave ``filename``, named in the
+            error.
+        map_location (str): Where the tensors are loaded. Defaults to ``'cpu'``.
+
+    Returns:
+        dict: The file's content (``state_dict``, ``meta`` ..., or a bare state dict).
+
+    Raises:
+        FileNotFoundError: for a local path that does not exist (names the absolute
+            path, and ``fix`` when given).
+    """
+    if '://' not in filename and not osp.isfile(filename):
+        hint = f'Put the file there, or fix {fix} in the config' if fix else \
+            'Put the file there, or give the right path'
+        raise FileNotFoundError(
+            f'{what} "{filename}" does not exist (absolute path: {osp.abspath(filename)}). '
+            f'{hint} (a relative path is resolved from the working directory).')
+    from mmengine.runner import CheckpointLoader
+    with mmengine_checkpoint_globals():
+        return CheckpointLoader.load_checkpoint(filename, map_location=map_location)
+
+
+def state_dict_of(checkpoint: dict) -> dict:
+    """The weights in a loaded checkpoint: its ``state_dict`` or ``model`` entry, or the
+    checkpoint itself when it is a bare state dict, with a ``module.`` prefix (a model
+    saved inside DDP) stripped as MMEngine's ``load_checkpoint`` does.
+
+    Args:
+        checkpoint (dict): What :func:`read_checkpoint` returned.
+
+    Returns:
+        dict: {parameter or buffer name: tensor}.
+    """
+    state = checkpoint
+    for key in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(key), dict):
+            state = checkpoint[key]
+            break
+    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+
+
+def read_state_dict(filename: str, what: str = 'checkpoint', fix: Optional[str] = None,
+                    map_location: str = 'cpu') -> dict:
+    """``state_dict_of(read_checkpoint(...))``: the weights of a checkpoint file.
+
+    Args:
+        filename (str): Path or URL of the file.
+        what (str): What the file is, for the error.
+        fix (str, optional): The config entry that gave ``filename``.
+        map_location (str): Where the tensors are loaded. Defaults to ``'cpu'``.
+
+    Returns:
+        dict: {parameter or buffer name: tensor}.
+
+    Raises:
+        FileNotFoundError: for a local path that does not exist.
+    """
+    return state_dict_of(read_checkpoint(filename, what, fix, map_location))

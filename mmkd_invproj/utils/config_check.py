@@ -11,7 +11,7 @@ import difflib
 import importlib
 import inspect
 import os.path as osp
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Iterator, List, Optional, Sequence, Set, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import Registry
@@ -115,38 +115,65 @@ def _model_class(model_cfg: dict, default_scope: str):
             return registry.get(model_cfg['type'])
 
 
+def accepted_keywords(cls: type) -> Optional[Set[str]]:
+    """The keyword arguments a model class takes.
+
+    They are the named parameters of every ``__init__`` in the class's MRO (a subclass
+    passes the rest on to its parents through ``**kwargs``) and the names in its
+    ``accepted_keywords`` attribute (keywords a class reads from ``**kwargs`` itself).
+
+    Args:
+        cls (type): The model class.
+
+    Returns:
+        set[str] | None: The accepted names; None when the class takes ``**kwargs``
+        and has no ``accepted_keywords`` attribute (any key may be right).
+    """
+    own = inspect.signature(cls).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in own) \
+            and not hasattr(cls, 'accepted_keywords'):
+        return None
+    named = set(getattr(cls, 'accepted_keywords', ()))
+    for klass in cls.__mro__:
+        if '__init__' in vars(klass):
+            try:
+                params = inspect.signature(vars(klass)['__init__']).parameters.values()
+            except (TypeError, ValueError):  # a builtin's __init__ has no signature
+                continue
+            named |= {p.name for p in params if p.name != 'self' and p.kind not in (
+                inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)}
+    return named
+
+
+def _model_keys(cfg: Config) -> Tuple[Optional[str], List[str], Set[str]]:
+    """(model class name, keys of the top-level ``model`` it does not take, the keys
+    it takes); (None, [], set()) when there is no model class to check against."""
+    model = cfg.get('model')
+    if not isinstance(model, dict) or not isinstance(model.get('type'), str):
+        return None, [], set()
+    cls = _model_class(model, cfg.get('default_scope'))
+    if cls is None:
+        return None, [], set()
+    accepted = accepted_keywords(cls)
+    if accepted is None:
+        return cls.__name__, [], set()
+    return (cls.__name__, sorted(k for k in model if k not in accepted and k not in _META_KEYS),
+            accepted)
+
+
 def unexpected_model_keys(cfg: Config) -> Tuple[Optional[str], List[str]]:
-    """Keys of the top-level ``model`` its class does not take.
+    """Keys of the top-level ``model`` its class does not take (see
+    :func:`accepted_keywords`).
+
+    Args:
+        cfg (Config): A loaded config.
 
     Returns:
         tuple[str | None, list[str]]: (class name, unexpected keys); (None, []) when
         the class is not found, and no keys when it takes ``**kwargs`` without naming
         them in an ``accepted_keywords`` attribute.
     """
-    model = cfg.get('model')
-    if not isinstance(model, dict) or not isinstance(model.get('type'), str):
-        return None, []
-    cls = _model_class(model, cfg.get('default_scope'))
-    if cls is None:
-        return None, []
-    params = inspect.signature(cls).parameters.values()
-    accepted = {p.name for p in params} | set(getattr(cls, 'accepted_keywords', ()))
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params) \
-            and not hasattr(cls, 'accepted_keywords'):
-        return cls.__name__, []
-    return cls.__name__, sorted(k for k in model if k not in accepted and k not in _META_KEYS)
-
-
-def _close_model_keys(cfg: Config, extra: Sequence[str]) -> Dict[str, List[str]]:
-    """{misspelt key: closest keys the model class takes} for the ``extra`` keys that
-    look like a misspelling of one (``teacher_ckp`` -> ``teacher_ckpt``)."""
-    if not extra:
-        return {}
-    cls = _model_class(cfg.model, cfg.get('default_scope'))
-    accepted = [p for p in inspect.signature(cls).parameters
-                if p not in ('args', 'kwargs')] + list(getattr(cls, 'accepted_keywords', ()))
-    close = {k: difflib.get_close_matches(k, accepted, n=3, cutoff=0.75) for k in extra}
-    return {k: v for k, v in close.items() if v}
+    return _model_keys(cfg)[:2]
 
 
 def check_config(cfg: Config) -> None:
@@ -172,8 +199,10 @@ def check_config(cfg: Config) -> None:
             + '\nFix the spelling, or add the module that registers a type of your own to '
             "custom_imports = dict(imports=['mmkd_invproj', 'your_package.your_module'], "
             'allow_failed_imports=False).')
-    cls_name, extra = unexpected_model_keys(cfg)
-    close = _close_model_keys(cfg, extra)
+    cls_name, extra, accepted = _model_keys(cfg)
+    close = {k: difflib.get_close_matches(k, sorted(accepted), n=3, cutoff=0.75)
+             for k in extra}
+    close = {k: v for k, v in close.items() if v}
     if close:
         raise TypeError(f'model: {cls_name} does not take {sorted(close)} (did you mean '
                         f'{close}?)')

@@ -14,16 +14,12 @@ through to MMSeg's (:mod:`mmkd_invproj.registry`).
 """
 import os.path as osp
 
-#: the config prefix, the module name and the pip distribution name
+#: the config prefix, the module name and the registry scope (``registry.SCOPE``)
 CONFIG_SCOPE = 'mmkd_invproj'
+#: the pip distribution name
 DISTRIBUTION = 'mmkd-invproj'
 #: this package's directory (the one Python imports, editable install or not)
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-def configs_dir() -> str:
-    """The folder ``mmkd_invproj::<path>`` reads from: ``<package>/.mim/configs``."""
-    return osp.join(PACKAGE_DIR, '.mim', 'configs')
 
 
 def register_config_package() -> None:

@@ -89,6 +89,18 @@ def to_feature_map(x: Tensor, input_hw: Optional[Sequence[int]] = None,
     """Return ``x`` as a (B, C, H, W) map: 4-D maps pass, 3-D ViT tokens are reshaped
     (:func:`tokens_to_map`), 2-D (B, C) vectors become (B, C, 1, 1).
 
+    Args:
+        x (Tensor): (B, C, H, W) map, (B, P + h * w, C) ViT tokens (P prefix tokens,
+            dropped), or (B, C).
+        input_hw (Sequence[int], optional): (H, W) in pixels of the image the model
+            saw; needed for tokens.
+        patch_size (int, optional): The ViT's patch size in pixels; needed for tokens.
+        role (str): ``'teacher'`` or ``'student'``, named in errors.
+
+    Returns:
+        Tensor: (B, C, H', W'); for tokens (B, C, h, w) on the patch grid
+        h = H // patch_size, w = W // patch_size.
+
     Raises:
         ValueError: for tokens when ``input_hw`` or ``patch_size`` is unknown (the
             message names the ``patch_size`` argument of ``role``), or any other rank.

@@ -12,11 +12,7 @@ from typing import Dict, Optional, Sequence
 
 import torch.nn as nn
 
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    while hasattr(model, 'module') and isinstance(model.module, nn.Module):
-        model = model.module
-    return getattr(model, 'student', model)
+from .model_wrappers import unwrap_student
 
 
 def head_num_classes(model: nn.Module) -> Dict[str, int]:
@@ -30,7 +26,7 @@ def head_num_classes(model: nn.Module) -> Dict[str, int]:
         dict[str, int]: e.g. ``{'decode_head': 150, 'auxiliary_head': 150}``.
     """
     from mmseg.models.decode_heads.decode_head import BaseDecodeHead
-    student = _unwrap(model)
+    student = unwrap_student(model)
     return {name: int(m.num_classes) for name, m in student.named_modules()
             if isinstance(m, BaseDecodeHead)}
 
@@ -71,7 +67,7 @@ def check_dataset_num_classes(model: nn.Module, classes: Optional[Sequence[str]]
         ValueError: naming the dataset's class count and the head's ``num_classes``.
     """
     from mmseg.models.segmentors import DepthEstimator
-    if classes is None or isinstance(_unwrap(model), DepthEstimator):
+    if classes is None or isinstance(unwrap_student(model), DepthEstimator):
         return
     for name, n in check_head_num_classes(model).items():
         if n != len(classes):

@@ -178,7 +178,6 @@ def build_in_scope(cfg: dict, registry: Registry, role: str = 'teacher',
         raise ScopeError(missing_msg) from e
 
 
-
 def mmseg_default_scope():
     """A context in which nested configs build in the 'mmseg' scope when no default
     scope is set (inside a Runner the config's ``default_scope`` applies; outside,

@@ -22,6 +22,7 @@ from mmengine.config import Config
 
 import mmkd_invproj  # noqa: F401  (registers the models)
 from mmkd_invproj.analysis import time_interleaved
+from mmkd_invproj.analysis.timing import quiet_profiler_without_gpu
 from mmkd_invproj.translation import benchmark as bench
 
 CONFIGS = ['configs/translation/pix2pix_facades_colorization_cls_fitnets_inv.py',
@@ -29,9 +30,11 @@ CONFIGS = ['configs/translation/pix2pix_facades_colorization_cls_fitnets_inv.py'
 
 
 def profile(phases, keys=('plain', 'step'), rows=12) -> None:
-    """Print the top operators by self CPU time of one call of each phase."""
+    """Print the top operators by self CPU time of one call of each phase (kineto's
+    GPU probe is silenced on a machine without a GPU: ``quiet_profiler_without_gpu``)."""
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
+    quiet_profiler_without_gpu()
     for key in keys:
         with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
             phases[key]()
@@ -55,9 +58,8 @@ def main() -> None:
                         help='also print a profile of one package and one plain step')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f'{bench.load_description()}; torch {torch.__version__}, {args.threads} thread(s), '
-          f'process CPU clock, batch {args.batch}, {args.warmup} warm-up + {args.rounds} '
-          'rounds', flush=True)
+    print(f'{bench.machine_header()}; process CPU clock, batch {args.batch}, '
+          f'{args.warmup} warm-up + {args.rounds} rounds', flush=True)
     lines = []
     for path in args.configs:
         cfg = Config.fromfile(path)

@@ -47,6 +47,7 @@ import os
 import os.path as osp
 import shutil
 import sys
+from collections import Counter
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
@@ -230,7 +231,7 @@ def convert_bts_split(data_dir: str, list_path: str, out_dir: str, split: str,
         raise ValueError(f'{present[0][2]}: expected a single-channel 16-bit depth PNG in '
                          f'millimetres, got {got}')
     names = [bts_frame_name(rgb) for rgb, _, _ in present]
-    dup = sorted({n for n in names if names.count(n) > 1})
+    dup = sorted(n for n, count in Counter(names).items() if count > 1)
     if dup:
         raise ValueError(f'{list_path}: frames map to the same name: {dup[:5]}')
     img_dir = osp.join(out_dir, 'images', split)

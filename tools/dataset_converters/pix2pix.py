@@ -13,10 +13,11 @@ Output::
     data/facades/val/...
     data/facades/test/...
 
-Only image files under a ``train``, ``val`` or ``test`` folder are taken (macOS
-``._*`` entries and anything else are skipped); names are reduced to their base name,
-so nothing is written outside the output folder. A file whose width is odd or not
-twice its height is reported (the pair halves are split at width // 2).
+Only image files (the extensions of ``mmkd_invproj.utils.images.IMG_EXTENSIONS``, which
+the dataset reads) under a ``train``, ``val`` or ``test`` folder are taken (macOS ``._*``
+entries, hidden files of a folder and anything else are skipped); names are reduced to
+their base name, so nothing is written outside the output folder. A file whose width is
+odd or not twice its height is reported (the pair halves are split at width // 2).
 """
 import argparse
 import io
@@ -27,8 +28,10 @@ from typing import Dict, Iterator, Optional, Tuple
 
 from PIL import Image
 
+from mmkd_invproj.translation.dataset import PIX2PIX_URL
+from mmkd_invproj.utils.images import has_extension, list_images
+
 SPLITS = ('train', 'val', 'test')
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm')
 
 
 def split_of(member: str) -> Optional[Tuple[str, str]]:
@@ -40,7 +43,7 @@ def split_of(member: str) -> Optional[Tuple[str, str]]:
     if len(parts) < 2 or '..' in parts:
         return None
     name = parts[-1]
-    if name.startswith('._') or not name.lower().endswith(IMG_EXTENSIONS):
+    if name.startswith('._') or not has_extension(name):
         return None
     return (parts[-2], name) if parts[-2] in SPLITS else None
 
@@ -52,17 +55,14 @@ def iter_images(src: str) -> Iterator[Tuple[str, str, bytes]]:
         FileNotFoundError: when ``src`` does not exist.
     """
     if osp.isdir(src):
-        for root, _, names in os.walk(src):
-            for name in sorted(names):
-                path = osp.join(root, name)
-                found = split_of(osp.relpath(path, src))
-                if found:
-                    with open(path, 'rb') as f:
-                        yield found + (f.read(),)
+        for rel in list_images(src, relative=True):
+            found = split_of(rel)
+            if found:
+                with open(osp.join(src, rel), 'rb') as f:
+                    yield found + (f.read(),)
         return
     if not osp.isfile(src):
-        raise FileNotFoundError(f'{src} does not exist; download it from '
-                                'https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/')
+        raise FileNotFoundError(f'{src} does not exist; download it from {PIX2PIX_URL}')
     with tarfile.open(src) as tar:
         for member in tar:
             found = split_of(member.name) if member.isfile() else None
