@@ -42,7 +42,7 @@ setup(
     # the configs, for `_base_ = ['mmkd_invproj::depth/...']` (MMEngine reads them from
     # <package>/.mim/configs; in a checkout that folder links to configs/)
     package_data={'mmkd_invproj': ['.mim/model-index.yml', '.mim/configs/**/*.py']},
-    python_requires='>=3.8',
+    python_requires='>=3.10',
     install_requires=parse_requirements('runtime.txt'),
     extras_require={
         'mim': parse_requirements('mminstall.txt'),

@@ -1,7 +1,7 @@
 # Runs cyclegan_maps.py in minutes on a CPU, offline, on real photos. There is no
 # satellite or map imagery offline, so the two unpaired domains are grey and colour
 # photos instead (datasets/nyu_colorization_mini.py): domain A = the grey version of one
-# of the 13 real NYU Depth v2 frames, domain B = another, randomly drawn frame in colour
+# of the 13 real NYU Depth v2 frames, domain B = a randomly drawn frame in colour
 # (unpaired, as CycleGAN trains). Validation is paired, on the 3 held-out real frames:
 # PSNR of G_A(grey) against the real colour frame.
 # - the same networks (ResNet 9 blocks, PatchGANs), losses and pools; batch 1, 64 x 64
@@ -12,17 +12,14 @@ _base_ = [
     '../_base_/models/cyclegan_resnet9.py', '../_base_/datasets/nyu_colorization_mini.py',
     '../_base_/schedules/translation_demo_8e.py', '../_base_/translation_runtime.py'
 ]
-load_colour = dict(type='LoadTranslationImages', mode='colorization')
+# the inherited pipelines at 64 x 64 (square resize to 72, as the official 286 -> 256),
+# A and B of a training sample cropped and flipped independently
 train_pipeline = [
-    load_colour,
-    dict(type='TranslationResizeCrop', load_size=72, crop_size=64, flip=True, shared=False),
-    dict(type='PackTranslationInputs'),
+    dict(t, load_size=72, crop_size=64, shared=False) if t['type'] == 'TranslationResizeCrop'
+    else t for t in _base_.train_pipeline
 ]
-test_pipeline = [
-    load_colour,
-    dict(type='TranslationResizeCrop', load_size=64, crop_size=64, flip=False),
-    dict(type='PackTranslationInputs'),
-]
+test_pipeline = [dict(t, load_size=64, crop_size=64) if t['type'] == 'TranslationResizeCrop'
+                 else t for t in _base_.test_pipeline]
 train_dataloader = dict(dataset=dict(paired=False, pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

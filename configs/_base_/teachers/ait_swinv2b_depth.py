@@ -10,12 +10,12 @@
 # are padded).
 # Feature: `norm3`, the normalised stride-32 stage-4 map (B, 1024, H/32, W/32) that
 # AiT's task solver reads (`layers.0`..`layers.3` give the raw stage maps, 128-1024 ch).
+# AiT's depth pipeline: RGB / 255.
+kd_teacher_norm = dict(teacher_norm=dict(mean=[0., 0., 0.], std=[255., 255., 255.]))
 kd_teacher = dict(
     teacher=dict(type='AiTSwinV2', arch='base', img_size=(480, 640)),
     teacher_ckpt='checkpoints/ait_depth_swinv2b_ar.pth',
     teacher_ckpt_prefix='backbone.',
     teacher_ckpt_strict=True,
-    teacher_norm=dict(mean=[0., 0., 0.], std=[255., 255., 255.]))
+    **kd_teacher_norm)
 kd_teacher_feature = dict(teacher='norm3')
-# AiT's depth pipeline: RGB / 255 (as teacher_norm above).
-kd_teacher_norm = dict(teacher_norm=dict(mean=[0., 0., 0.], std=[255., 255., 255.]))

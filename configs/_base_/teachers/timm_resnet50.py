@@ -2,7 +2,8 @@
 # default pretrained tag) built with features_only=True, out_indices=(4,), so the
 # model stops at layer4 and has no pooling/classifier.
 # Weights: timm's Hugging Face cache (timm/resnet50.a1_in1k; offline: populate the HF
-# cache and set HF_HUB_OFFLINE=1, or pretrained=False, checkpoint='<local .pth>').
+# cache and set HF_HUB_OFFLINE=1, or pretrained=False and the distiller's
+# teacher_ckpt='<local .pth>').
 # Feature: `layer4`, (B, 2048, H/32, W/32). Any timm.list_models() name works, with
 # timm's own module names.
 kd_teacher = dict(

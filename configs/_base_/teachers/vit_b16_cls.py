@@ -1,7 +1,8 @@
 # Classification teacher of the depth tables (Tables 6 and 8, supplementary 6.3.1):
 # torchvision's ViT-B/16, ImageNet-1K (IMAGENET1K_V1), frozen.
 # Weights: torchvision's weights API, i.e. $TORCH_HOME/hub/checkpoints/vit_b_16-c867db91.pth
-# (offline: copy the file there, or set weights=None, checkpoint='<local .pth>').
+# (offline: copy the file there, or set weights=None and the distiller's
+# teacher_ckpt='<local .pth>').
 # Feature: the output of `encoder` (final LayerNorm included), tokens (B, 1 + 196, 768):
 # the class token is dropped and the 14 x 14 patch tokens become a map.
 # Every teacher base defines the same three variables:
