@@ -150,6 +150,21 @@ def test_train_tool_fails_at_start_without_nyu(tmp_path):
 
 
 # ------------------------------------------------------------------ sample data
+def test_test_tool_fails_at_start_on_a_missing_checkpoint(tmp_path):
+    """Before, the runner and the teacher were built first (hundreds of log lines), and
+    the error did not say which checkpoints the folder holds."""
+    (tmp_path / 'epoch_40.pth').write_bytes(b'')
+    (tmp_path / 'epoch_20.pth').write_bytes(b'')
+    missing = str(tmp_path / 'epoch_04.pth')
+    proc = run_tool('test.py', 'configs/depth/mbv2_cls_teacher_inv_demo.py', missing)
+    assert proc.returncode != 0
+    assert (f'FileNotFoundError: checkpoint "{missing}" does not exist (absolute path: '
+            f"{missing}). {tmp_path} holds ['epoch_20.pth', 'epoch_40.pth']. Put the file "
+            'there, or give the right path') in proc.stderr
+    assert 'teacher' not in proc.stdout  # nothing was built
+    assert len((proc.stdout + proc.stderr).splitlines()) < 40
+
+
 def test_sample_data_base_on_an_mmseg_config(tmp_path, shared_dir):
     """One `_base_` entry turns the README recipe on MMSeg's ADE20K config into a run
     on ade_mini: data roots, no workers, 20 iterations, no mmcls:// student weights,

@@ -290,6 +290,7 @@ def test_nan_distill_loss_stops_training_and_resume_continues(tmp_path, shared_d
         '(epoch 2, batch 2 of 3): loss_distill_enc = nan. Training stopped before any later '
         f'hook or checkpoint used this iteration; the last checkpoint, {last}, is intact.'
     ) in proc.stderr, proc.stderr[-3000:]
+    assert 'and continue with `tools/train.py CONFIG --resume`.' in proc.stderr
     # the last good checkpoint: complete, finite, the one --resume picks; nothing later
     assert sorted(f for f in os.listdir(work) if '.pth' in f) == ['epoch_1.pth']  # no .tmp
     assert open(osp.join(work, 'last_checkpoint')).read() == last
@@ -369,5 +370,6 @@ def test_nan_task_loss_stops_training_under_a_plain_mmengine_runner(tmp_path, sh
         'non-finite loss at iteration 2: decode.loss_silog = nan. Training stopped before '
         'any later hook or checkpoint used this iteration; no checkpoint had been written '
         "yet. Fix the cause (e.g. lower the learning rate or the term's loss_weight, check "
-        'the inputs and teacher features) and continue with `tools/train.py CONFIG --resume`.')
+        'the inputs and teacher features) and train again from the start (there is nothing '
+        'to resume).')
     assert runner.iter == 1  # the NaN iteration never completed

@@ -29,6 +29,7 @@ import mmkd_invproj  # noqa: F401
 from mmkd_invproj.apis.checkpoint import load_weights
 from mmkd_invproj.hooks import enable_test_drawing
 from mmkd_invproj.utils import unwrap_model
+from mmkd_invproj.utils.checkpoint_compat import check_file_exists
 from mmkd_invproj.utils.config_check import check_run_config
 from mmkd_invproj.utils.depth_io import configure_prediction_output
 from mmkd_invproj.utils.launch import setup_cpu_distributed, teardown_distributed
@@ -60,6 +61,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    check_file_exists(args.checkpoint)  # before the runner and the teachers are built
     cfg = Config.fromfile(args.config)
     apply_sample_data(cfg)  # a sample-data base in _base_ (before --cfg-options)
     cfg.launcher = args.launcher

@@ -124,9 +124,11 @@ class FiniteLossHook(Hook):
             text = ', '.join(f'{k} = {v}' for k, v in bad.items())
             terms.append(f'{text} on rank {rank}' if len(per_rank) > 1 else text)
         last = runner.message_hub.get_info('last_ckpt')
-        last = (f'the last checkpoint, {last}, is intact' if last else
-                'no checkpoint had been written yet')
+        last, then = ((f'the last checkpoint, {last}, is intact',
+                       'continue with `tools/train.py CONFIG --resume`') if last else
+                      ('no checkpoint had been written yet',
+                       'train again from the start (there is nothing to resume)'))
         return (f'non-finite loss at {where}: {"; ".join(terms)}. Training stopped before '
                 f'any later hook or checkpoint used this iteration; {last}. Fix the cause '
                 "(e.g. lower the learning rate or the term's loss_weight, check the inputs "
-                'and teacher features) and continue with `tools/train.py CONFIG --resume`.')
+                f'and teacher features) and {then}.')

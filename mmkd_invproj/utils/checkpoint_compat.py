@@ -28,6 +28,7 @@ Every other global in a checkpoint is still rejected, so a malicious file stays
 unloadable.
 """
 import contextlib
+import os
 import os.path as osp
 from typing import Dict, Iterator, List, Optional, Set
 
@@ -117,6 +118,32 @@ def mmengine_checkpoint_globals() -> Iterator[None]:
         yield
 
 
+def check_file_exists(filename: str, what: str = 'checkpoint',
+                      fix: Optional[str] = None) -> None:
+    """Fail, naming the fix, when a local checkpoint path does not exist (URLs pass).
+
+    Args:
+        filename (str): Path or URL of the file.
+        what (str): What the file is, for the error (``'teacher checkpoint'``).
+        fix (str, optional): The config entry that gave ``filename``.
+
+    Raises:
+        FileNotFoundError: naming the absolute path, ``fix`` when given, and the
+            ``.pth`` files that the folder does hold.
+    """
+    if '://' in filename or osp.isfile(filename):
+        return
+    hint = f'Put the file there, or fix {fix} in the config' if fix else \
+        'Put the file there, or give the right path'
+    folder = osp.dirname(osp.abspath(filename))
+    there = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) \
+        if osp.isdir(folder) else []
+    listing = f' {folder} holds {there}.' if there else ''
+    raise FileNotFoundError(
+        f'{what} "{filename}" does not exist (absolute path: {osp.abspath(filename)}).'
+        f'{listing} {hint} (a relative path is resolved from the working directory).')
+
+
 def read_checkpoint(filename: str, what: str = 'checkpoint', fix: Optional[str] = None,
                     map_location: str = 'cpu') -> dict:
     """A checkpoint file, read the one way the package reads them.
@@ -136,15 +163,10 @@ def read_checkpoint(filename: str, what: str = 'checkpoint', fix: Optional[str] 
         dict: The file's content (``state_dict``, ``meta`` ..., or a bare state dict).
 
     Raises:
-        FileNotFoundError: for a local path that does not exist (names the absolute
-            path, and ``fix`` when given).
+        FileNotFoundError: for a local path that does not exist
+            (:func:`check_file_exists`).
     """
-    if '://' not in filename and not osp.isfile(filename):
-        hint = f'Put the file there, or fix {fix} in the config' if fix else \
-            'Put the file there, or give the right path'
-        raise FileNotFoundError(
-            f'{what} "{filename}" does not exist (absolute path: {osp.abspath(filename)}). '
-            f'{hint} (a relative path is resolved from the working directory).')
+    check_file_exists(filename, what, fix)
     from mmengine.runner import CheckpointLoader
     with mmengine_checkpoint_globals():
         return CheckpointLoader.load_checkpoint(filename, map_location=map_location)

@@ -15,6 +15,7 @@ weights for the student.
 """
 import copy
 import logging
+import os.path as osp
 from typing import Dict, List
 
 from mmengine.config import Config
@@ -103,7 +104,9 @@ def apply_sample_data(cfg: Config) -> bool:
     cfg.pop(SAMPLE_DATA_KEY)
     merged = {k: sample[k] for k in _DATALOADERS if k in sample and cfg.get(k)}
     cfg.merge_from_dict(merged)
-    notes = [f'{k}.dataset.data_root={cfg[k].dataset.get("data_root")}' for k in merged]
+    notes = [f'{k}.dataset.data_root={osp.normpath(cfg[k].dataset.data_root)}'
+             if cfg[k].dataset.get('data_root') else f'{k}.dataset.data_root=None'
+             for k in merged]
     notes += [f'{k}={v}' for k, v in _schedule(cfg, sample).items()]
     if sample.get('drop_online_weights', True) and isinstance(cfg.get('model'), dict):
         dropped = drop_online_weights(cfg.model)
