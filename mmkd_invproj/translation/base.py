@@ -13,9 +13,9 @@ from torch import Tensor
 
 from ..distillers.pairs import DistillPairs, PairOutput
 from ..distillers.teacher_holder import TeacherHolderMixin, training_mode
-from ..utils.model_wrappers import unwrap_model
 from ..registry import MODELS
 from ..teachers.frozen import SINGLE_TEACHER_KEYS, build_teachers
+from ..utils.model_wrappers import unwrap_model
 from .data_preprocessor import TEACHER_INPUT_NORM
 
 

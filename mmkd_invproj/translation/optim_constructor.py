@@ -6,8 +6,8 @@ from typing import Dict, Optional
 import torch.nn as nn
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
-from ..utils.model_wrappers import unwrap_model
 from ..registry import OPTIM_WRAPPER_CONSTRUCTORS
+from ..utils.model_wrappers import unwrap_model
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
